@@ -1,0 +1,11 @@
+// One linter, no debates: neostandard with TypeScript support and a 120-column limit.
+import neostandard from 'neostandard'
+
+export default [
+  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**'] }),
+  {
+    rules: {
+      '@stylistic/max-len': ['error', { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true }]
+    }
+  }
+]

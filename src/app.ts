@@ -1,0 +1,50 @@
+// buildApp: the one place where the service is put together. Tests build through it; server.ts listens.
+import Fastify, { type FastifyInstance } from 'fastify'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { Config } from './config.js'
+import { problem, problemErrorHandler, RouteNotFoundError, sendProblem } from './errors.js'
+import { trackRouteMethods } from './http/method-not-allowed.js'
+import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
+import { loggerOptions } from './logger.js'
+import storePlugin from './plugins/store.js'
+import { cacheRoutes } from './routes/cache.js'
+import { healthRoutes } from './routes/health.js'
+import { CACHE_KEY_MAX_BYTES } from './schemas/cache.js'
+
+export interface AppOptions {
+  /** Pretty logs for a terminal. */
+  prettyLogs?: boolean
+  /** Send log lines here instead of stdout. */
+  logStream?: NodeJS.WritableStream
+}
+
+export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions({ level: config.logLevel, pretty: options.prettyLogs, stream: options.logStream }),
+    genReqId: requestIdOf,
+    routerOptions: {
+      // A key of 512 bytes can take three times as many characters once percent-encoded.
+      maxParamLength: CACHE_KEY_MAX_BYTES * 3
+    },
+    // A malformed percent-encoding in the path is the caller's mistake, so it gets a 400 problem like any other.
+    frameworkErrors: (error, _request, reply) => {
+      sendProblem(reply, problem('CS_BAD_REQUEST', 400,
+        error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly percent-encoded' : 'The request is malformed'))
+    }
+  }).withTypeProvider<ZodTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.setErrorHandler(problemErrorHandler)
+  app.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method, request.url) })
+  app.addHook('onRequest', async (request, reply) => { reply.header(REQUEST_ID_HEADER, request.id) })
+
+  const addMethodNotAllowedRoutes = trackRouteMethods(app)
+
+  await app.register(storePlugin, { config })
+  await app.register(healthRoutes)
+  await app.register(cacheRoutes, { prefix: '/cache', ...config.cache })
+
+  addMethodNotAllowedRoutes()
+  return app
+}

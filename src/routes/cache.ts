@@ -1,0 +1,89 @@
+// The /cache/:key resource: opaque bytes with a media type, a TTL, a strong ETag and RFC 9110 preconditions.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { NotFoundError, PreconditionFailedError } from '../errors.js'
+import { evaluatePreconditions } from '../http/conditional.js'
+import { entityTagOf } from '../http/entity-tag.js'
+import { CacheParamsSchema, cachePutQuerySchema } from '../schemas/cache.js'
+import { ConditionalHeadersSchema } from '../schemas/conditional.js'
+
+export interface CacheRoutesOptions {
+  defaultTtlSeconds: number
+  maxTtlSeconds: number
+  maxValueBytes: number
+}
+
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+
+export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app, limits) => {
+  // Values are opaque: whatever the media type, the body is kept as the exact bytes that were sent.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.maxValueBytes }, (_request, body, done) => {
+    done(null, body)
+  })
+
+  app.get('/:key', {
+    schema: {
+      summary: 'Read a cached value',
+      tags: ['cache'],
+      operationId: 'getCacheEntry',
+      params: CacheParamsSchema,
+      headers: ConditionalHeadersSchema
+    }
+  }, async (request, reply) => {
+    const entry = await app.cacheStore.get(request.params.key)
+    if (entry === undefined) throw new NotFoundError('There is no cache entry for this key')
+
+    // Rounded down, so a downstream cache never believes the entry outlives its Redis key.
+    reply.header('etag', entry.etag).header('cache-control', `max-age=${Math.max(0, Math.floor(entry.ttlMs / 1000))}`)
+    const outcome = evaluatePreconditions(entry.etag, {
+      ifMatch: request.headers['if-match'],
+      ifNoneMatch: request.headers['if-none-match']
+    })
+    if (outcome === 'fail-if-none-match') return reply.code(304).send()
+    if (outcome === 'fail-if-match') throw new PreconditionFailedError('The entry does not match If-Match')
+    return reply.type(entry.contentType).send(entry.value)
+  })
+
+  app.put('/:key', {
+    schema: {
+      summary: 'Store a value under a key, with a TTL',
+      tags: ['cache'],
+      operationId: 'putCacheEntry',
+      params: CacheParamsSchema,
+      querystring: cachePutQuerySchema(limits.maxTtlSeconds),
+      headers: ConditionalHeadersSchema
+    }
+  }, async (request, reply) => {
+    // No body at all (no Content-Length, no Transfer-Encoding) is the empty value, which is a valid one.
+    const value = (request.body as Buffer | undefined) ?? Buffer.alloc(0)
+    const contentType = request.headers['content-type'] ?? DEFAULT_CONTENT_TYPE
+    const etag = entityTagOf(contentType, value)
+    const result = await app.cacheStore.put(request.params.key, {
+      value,
+      contentType,
+      etag,
+      ttlSeconds: request.query.ttl ?? limits.defaultTtlSeconds
+    }, { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] })
+
+    if (result === 'precondition-failed') throw new PreconditionFailedError('The entry does not match the preconditions')
+    return reply.header('etag', etag).code(result === 'created' ? 201 : 204).send()
+  })
+
+  app.delete('/:key', {
+    schema: {
+      summary: 'Remove a cached value',
+      tags: ['cache'],
+      operationId: 'deleteCacheEntry',
+      params: CacheParamsSchema,
+      headers: ConditionalHeadersSchema
+    }
+  }, async (request, reply) => {
+    const result = await app.cacheStore.delete(request.params.key, {
+      ifMatch: request.headers['if-match'],
+      ifNoneMatch: request.headers['if-none-match']
+    })
+    if (result === 'not-found') throw new NotFoundError('There is no cache entry for this key')
+    if (result === 'precondition-failed') throw new PreconditionFailedError('The entry does not match the preconditions')
+    return reply.code(204).send()
+  })
+}

@@ -1,0 +1,16 @@
+// Liveness and readiness for Kubernetes: /healthz while the process runs, /readyz while the store answers.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+
+export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/healthz', {
+    schema: { summary: 'Liveness: the process is running', tags: ['health'], operationId: 'getHealth' }
+  }, async () => ({ status: 'ok' }))
+
+  app.get('/readyz', {
+    schema: { summary: 'Readiness: the store answers', tags: ['health'], operationId: 'getReadiness' }
+  }, async () => {
+    // A failed ping throws StoreUnavailableError, which the error handler turns into 503 with Retry-After.
+    await app.storeHealth.ping()
+    return { status: 'ready' }
+  })
+}

@@ -1,0 +1,30 @@
+// Process entry: read the configuration, build the app, listen, and shut down gracefully on a signal.
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+
+let config: Config
+try {
+  config = loadConfig()
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  // The message names each bad variable and never its value.
+  process.stderr.write(`cache-service: ${err.message}\n`)
+  process.exit(1)
+}
+
+const app = await buildApp(config, { prettyLogs: process.stdout.isTTY === true })
+
+closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ signal, err }) => {
+  if (err !== undefined) app.log.error({ err }, 'closing after an unexpected error')
+  else app.log.info({ signal }, 'shutting down: finishing in-flight requests')
+  // Stops accepting, lets in-flight requests finish, then runs the onClose hooks that quit Redis.
+  await app.close()
+})
+
+try {
+  await app.listen({ port: config.port, host: config.host })
+} catch (err) {
+  app.log.fatal({ err }, 'could not start listening')
+  process.exit(1)
+}

@@ -1,0 +1,42 @@
+// The embedded cache store: a Map with the same TTL, ETag and precondition semantics as the Redis adapter.
+// It lives in one process and forgets everything on restart, which is what a newcomer's first run needs.
+import { evaluatePreconditions, type Preconditions } from '../http/conditional.js'
+import type { CacheEntry, CachePut, CacheStore, DeleteResult, PutResult } from './cache-store.js'
+import { ExpiringMap } from './expiring-map.js'
+
+interface StoredEntry {
+  value: Buffer
+  contentType: string
+  etag: string
+}
+
+export class MemoryCacheStore implements CacheStore {
+  readonly #entries = new ExpiringMap<StoredEntry>()
+
+  close (): void {
+    this.#entries.close()
+  }
+
+  async get (key: string): Promise<CacheEntry | undefined> {
+    const found = this.#entries.get(key)
+    if (found === undefined) return undefined
+    return { ...found.value, ttlMs: found.ttlMs }
+  }
+
+  async put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult> {
+    const current = this.#entries.get(key)
+    if (evaluatePreconditions(current?.value.etag, preconditions) !== 'pass') return 'precondition-failed'
+    const { value, contentType, etag } = entry
+    this.#entries.set(key, { value: Buffer.from(value), contentType, etag }, entry.ttlSeconds * 1000)
+    return current === undefined ? 'created' : 'replaced'
+  }
+
+  async delete (key: string, preconditions: Preconditions): Promise<DeleteResult> {
+    // Preconditions come first (RFC 9110 §13.2.2): If-Match on an absent entry fails, it is not a 404.
+    const current = this.#entries.get(key)
+    if (evaluatePreconditions(current?.value.etag, preconditions) !== 'pass') return 'precondition-failed'
+    if (current === undefined) return 'not-found'
+    this.#entries.delete(key)
+    return 'deleted'
+  }
+}
