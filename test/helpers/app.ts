@@ -1,0 +1,43 @@
+// Builds the app the way server.ts does, from an environment, and closes it when the test ends.
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export interface TestAppOptions {
+  /** Environment variables on top of the defaults; REDIS_URL selects Redis. */
+  env?: Record<string, string>
+  /** Collect log lines here (as parsed JSON) instead of discarding them. */
+  logs?: LogCapture
+}
+
+export async function buildTestApp (t: Teardown, { env = {}, logs }: TestAppOptions = {}): Promise<FastifyInstance> {
+  const config = loadConfig({ LOG_LEVEL: logs === undefined ? 'silent' : 'debug', ...env })
+  const app = await buildApp(config, logs === undefined ? {} : { logStream: logs.stream })
+  t.teardown(() => app.close())
+  return app
+}
+
+export interface LogCapture {
+  stream: Writable
+  /** Everything logged so far, raw. */
+  text (): string
+  lines (): Array<Record<string, unknown>>
+}
+
+export function captureLogs (): LogCapture {
+  let text = ''
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, done) {
+      text += chunk.toString()
+      done()
+    }
+  })
+  return {
+    stream,
+    text: () => text,
+    lines: () => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+  }
+}
