@@ -3,10 +3,11 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { problem, problemErrorHandler, RouteNotFoundError, sendProblem } from './errors.js'
+import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
 import { trackRouteMethods } from './http/method-not-allowed.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
 import { loggerOptions } from './logger.js'
-import storePlugin from './plugins/store.js'
+import storePlugin, { REDIS_STARTUP_TIMEOUT_MS } from './plugins/store.js'
 import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
 import { CACHE_KEY_MAX_BYTES } from './schemas/cache.js'
@@ -22,6 +23,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   const app = Fastify({
     logger: loggerOptions({ level: config.logLevel, pretty: options.prettyLogs, stream: options.logStream }),
     genReqId: requestIdOf,
+    // Startup may wait for Redis for REDIS_STARTUP_TIMEOUT_MS; avvio must not give up on the plugin first.
+    pluginTimeout: REDIS_STARTUP_TIMEOUT_MS + 5000,
     routerOptions: {
       // A key of 512 bytes can take three times as many characters once percent-encoded.
       maxParamLength: CACHE_KEY_MAX_BYTES * 3
@@ -38,6 +41,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.setErrorHandler(problemErrorHandler)
   app.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method, request.url) })
   app.addHook('onRequest', async (request, reply) => { reply.header(REQUEST_ID_HEADER, request.id) })
+  closeConnectionsOnDrain(app)
 
   const addMethodNotAllowedRoutes = trackRouteMethods(app)
 

@@ -56,7 +56,7 @@ export interface Problem {
   errors?: ValidationProblem[]
 }
 
-/** A problem of one of our named kinds; an unknown code falls back to RFC 9457's `about:blank` and the status phrase. */
+/** A problem of one of our named kinds; an unknown code gets RFC 9457's `about:blank` and the status phrase. */
 export function problem (code: string | undefined, status: number, detail: string): Problem {
   const kind = code === undefined ? undefined : PROBLEM_TYPES[code]
   if (kind === undefined) return { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail }

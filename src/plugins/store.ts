@@ -3,7 +3,7 @@
 import fastifyRedis from '@fastify/redis'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { createRedisClient } from '../redis/client.js'
+import { closeRedisClient, createRedisClient, waitUntilReady } from '../redis/client.js'
 import type { CacheStore, StoreHealth } from '../store/cache-store.js'
 import { MemoryCacheStore } from '../store/memory-cache-store.js'
 import { RedisCacheStore, unavailableOnFailure } from '../store/redis-cache-store.js'
@@ -14,6 +14,9 @@ declare module 'fastify' {
     storeHealth: StoreHealth
   }
 }
+
+/** How long startup waits for Redis before giving up (Kubernetes then restarts the pod). */
+export const REDIS_STARTUP_TIMEOUT_MS = 15_000
 
 export interface StorePluginOptions {
   config: Config
@@ -30,8 +33,17 @@ export default fp<StorePluginOptions>(async (app, { config }) => {
   }
 
   const client = createRedisClient({ url: config.redisUrl, commandTimeoutMs: config.redisCommandTimeoutMs }, app.log)
-  // @fastify/redis waits for the first 'ready' before the app starts, and quits the client on close.
-  await app.register(fastifyRedis, { client, closeClient: true })
+  try {
+    // The app starts only once Redis has answered. Waiting here rather than in @fastify/redis gives a clear
+    // error for a refused password, instead of its QUIT that an offline client cannot send.
+    await waitUntilReady(client, REDIS_STARTUP_TIMEOUT_MS)
+  } catch (err) {
+    // A client that never became ready would otherwise go on reconnecting, and keep the process alive.
+    client.disconnect()
+    throw err
+  }
+  await app.register(fastifyRedis, { client })
+  app.addHook('onClose', async () => { await closeRedisClient(client) })
   app.decorate('cacheStore', new RedisCacheStore(client, config.keyPrefix))
   app.decorate('storeHealth', { ping: async () => { await unavailableOnFailure(client.ping()) } })
 }, { name: 'store' })

@@ -28,6 +28,46 @@ export function createRedisClient ({ url, commandTimeoutMs }: RedisClientOptions
   return client
 }
 
+/**
+ * Resolves once the client is ready. Resolves late rather than failing while Redis is merely unreachable (it
+ * may be starting alongside us), but fails at once when Redis refuses us, as for a wrong password.
+ */
+export async function waitUntilReady (client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => settle(new Error(`Redis did not become ready within ${timeoutMs} ms`)), timeoutMs)
+    const onReady = () => settle()
+    const onError = (err: Error) => {
+      // Network errors are retried by ioredis; a reply error (WRONGPASS, NOAUTH, ...) will not get better.
+      if (err.name === 'ReplyError') settle(new Error(`Redis refused the connection: ${err.message}`))
+    }
+    const onEnd = () => settle(new Error('Redis closed the connection for good'))
+    function settle (err?: Error) {
+      clearTimeout(timer)
+      client.off('ready', onReady).off('error', onError).off('end', onEnd)
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    client.on('ready', onReady).on('error', onError).on('end', onEnd)
+  })
+}
+
+/**
+ * QUIT lets Redis finish what was sent; but with the offline queue off, QUIT on a broken connection fails at
+ * once, and shutdown must not fail because Redis is down: then the socket is simply dropped.
+ */
+export async function closeRedisClient (client: Redis): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect()
+    return
+  }
+  try {
+    await client.quit()
+  } catch {
+    client.disconnect()
+  }
+}
+
 /** One warning per outage and one line when it ends, rather than a line per reconnect attempt. */
 function logConnectionState (client: Redis, log: FastifyBaseLogger): void {
   let healthy = true

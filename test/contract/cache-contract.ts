@@ -97,7 +97,7 @@ export function cacheContract (t: Test, makeApp: AppFactory): void {
       ['DEL', '/cache/a%7Fb'],
       ['invalid UTF-8', '/cache/a%FFb'],
       ['truncated escape', '/cache/a%E2%82']
-    ]) {
+    ] as const) {
       const res = await app.inject({ method: 'PUT', url, payload: 'x' })
       t.equal(res.statusCode, 400, name)
       t.match(res.headers['content-type'], PROBLEM, name)

@@ -1,0 +1,70 @@
+// Redis going away and coming back: requests fail fast with 503 and Retry-After, and service resumes by itself.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
+import { buildTestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis-server.js'
+
+const COMMAND_TIMEOUT_MS = 300
+// Far above the timeout, far below a hang: the bound only tells "answered" from "stuck in a queue".
+const ANSWER_BOUND_MS = 5000
+
+async function timed (app: FastifyInstance, method: 'GET' | 'PUT', url: string) {
+  const started = Date.now()
+  const res = await app.inject({ method, url, payload: method === 'PUT' ? 'v' : undefined })
+  return { res, ms: Date.now() - started }
+}
+
+async function waitUntilReady (app: FastifyInstance): Promise<void> {
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline) {
+    if ((await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200) return
+    await sleep(100)
+  }
+  throw new Error('the app did not become ready again')
+}
+
+function assertUnavailable (t: Test, { res, ms }: Awaited<ReturnType<typeof timed>>, what: string) {
+  t.equal(res.statusCode, 503, `${what}: 503`)
+  t.equal(res.headers['retry-after'], '1', `${what}: Retry-After`)
+  t.match(res.headers['content-type'], /^application\/problem\+json/)
+  t.match(res.json(), { type: 'urn:cache-service:problem:store-unavailable', status: 503 })
+  t.ok(ms < ANSWER_BOUND_MS, `${what}: answered in ${ms} ms rather than waiting for Redis`)
+}
+
+t.test('a killed Redis gives fast 503s; a restarted one is used again without restarting the app', async (t) => {
+  const redis = await startRedis(t)
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: `${COMMAND_TIMEOUT_MS}` } })
+  t.equal((await timed(app, 'PUT', '/cache/before')).res.statusCode, 201)
+
+  await redis.kill()
+  assertUnavailable(t, await timed(app, 'GET', '/cache/before'), 'GET')
+  assertUnavailable(t, await timed(app, 'PUT', '/cache/during'), 'PUT')
+  assertUnavailable(t, await timed(app, 'GET', '/readyz'), 'readiness')
+  const burst = await Promise.all(Array.from({ length: 20 }, () => timed(app, 'GET', '/cache/before')))
+  t.same(burst.map(({ res }) => res.statusCode), Array(20).fill(503), 'a burst fails as fast, nothing queues')
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'the process itself stays live')
+
+  await redis.restart()
+  await waitUntilReady(app)
+  t.equal((await timed(app, 'PUT', '/cache/after')).res.statusCode, 201)
+  t.equal((await timed(app, 'GET', '/cache/after')).res.statusCode, 200)
+})
+
+t.test('a hung Redis gives 503 after the command timeout; it recovers when Redis answers again', async (t) => {
+  const redis = await startRedis(t)
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: `${COMMAND_TIMEOUT_MS}` } })
+  t.equal((await timed(app, 'PUT', '/cache/before')).res.statusCode, 201)
+
+  redis.pause()
+  const hung = await timed(app, 'GET', '/cache/before')
+  assertUnavailable(t, hung, 'GET')
+  t.ok(hung.ms >= COMMAND_TIMEOUT_MS - 50, 'it waited for the command timeout first')
+  assertUnavailable(t, await timed(app, 'GET', '/readyz'), 'readiness')
+
+  redis.resume()
+  await waitUntilReady(app)
+  const read = await timed(app, 'GET', '/cache/before')
+  t.equal(read.res.statusCode, 200)
+  t.equal(read.res.body, 'v', 'what was acknowledged before the hang is still there')
+})
