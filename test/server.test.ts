@@ -32,8 +32,13 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
     // An upload still arriving when the signal comes must complete.
     const response = new Promise<number>((resolve, reject) => {
-      const req = request({ port, host: '127.0.0.1', method: 'PUT', path: '/cache/in-flight',
-        headers: { 'content-length': '10' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
+      const req = request({
+        port,
+        host: '127.0.0.1',
+        method: 'PUT',
+        path: '/cache/in-flight',
+        headers: { 'content-length': '10' }
+      }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
       req.on('error', reject)
       req.write('12345')
       setTimeout(() => {
