@@ -5,7 +5,7 @@ export default [
   ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**'] }),
   {
     rules: {
-      '@stylistic/max-len': ['error', { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true }]
+      '@stylistic/max-len': ['error', { code: 120, ignoreUrls: true }]
     }
   }
 ]

@@ -6,10 +6,11 @@ import { problem, problemErrorHandler, RouteNotFoundError, sendProblem } from '.
 import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
 import { trackRouteMethods } from './http/method-not-allowed.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
-import { loggerOptions } from './logger.js'
+import { loggerOptions, redactUrl } from './logger.js'
 import storePlugin, { REDIS_STARTUP_TIMEOUT_MS } from './plugins/store.js'
 import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
+import { sessionRoutes } from './routes/sessions.js'
 import { CACHE_KEY_MAX_BYTES } from './schemas/cache.js'
 
 export interface AppOptions {
@@ -39,7 +40,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(problemErrorHandler)
-  app.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method, request.url) })
+  app.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method, redactUrl(request.url)) })
   app.addHook('onRequest', async (request, reply) => { reply.header(REQUEST_ID_HEADER, request.id) })
   closeConnectionsOnDrain(app)
 
@@ -48,6 +49,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(storePlugin, { config })
   await app.register(healthRoutes)
   await app.register(cacheRoutes, { prefix: '/cache', ...config.cache })
+  await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions })
 
   addMethodNotAllowedRoutes()
   return app

@@ -10,7 +10,9 @@ function integer (min: number, max: number, fallback: number) {
     z.string()
       .regex(/^\d+$/, { error: 'must be a whole number' })
       .transform(Number)
-      .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }))
+      .pipe(z.number().int()
+        .min(min, { error: `must be at least ${min}` })
+        .max(max, { error: `must be at most ${max}` }))
       .default(fallback)
   )
 }
@@ -30,6 +32,9 @@ const EnvSchema = z.object({
   CACHE_DEFAULT_TTL_SECONDS: integer(1, 2 ** 31 - 1, 3600),
   CACHE_MAX_TTL_SECONDS: integer(1, 2 ** 31 - 1, 2_592_000),
   CACHE_MAX_VALUE_BYTES: integer(0, 512 * 1024 * 1024, 1_048_576),
+  SESSION_IDLE_TTL_SECONDS: integer(1, 2 ** 31 - 1, 1800),
+  SESSION_ABSOLUTE_TTL_SECONDS: integer(1, 2 ** 31 - 1, 86_400),
+  SESSION_MAX_BYTES: integer(2, 512 * 1024 * 1024, 65_536),
   REDIS_COMMAND_TIMEOUT_MS: integer(1, 600_000, 1000),
   SHUTDOWN_GRACE_MS: integer(1, 3_600_000, 10_000)
 }).superRefine((env, ctx) => {
@@ -65,6 +70,14 @@ export interface Config {
     readonly maxTtlSeconds: number
     readonly maxValueBytes: number
   }
+  readonly sessions: {
+    /** Default and largest idle lifetime: a read or write pushes the expiry this far ahead. */
+    readonly idleTtlSeconds: number
+    /** Default and largest absolute lifetime, counted from creation; no read or write extends it. */
+    readonly absoluteTtlSeconds: number
+    /** Largest serialized `data`, in bytes of JSON. */
+    readonly maxBytes: number
+  }
   readonly redisCommandTimeoutMs: number
   readonly shutdownGraceMs: number
 }
@@ -94,6 +107,11 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
       defaultTtlSeconds: e.CACHE_DEFAULT_TTL_SECONDS,
       maxTtlSeconds: e.CACHE_MAX_TTL_SECONDS,
       maxValueBytes: e.CACHE_MAX_VALUE_BYTES
+    },
+    sessions: {
+      idleTtlSeconds: e.SESSION_IDLE_TTL_SECONDS,
+      absoluteTtlSeconds: e.SESSION_ABSOLUTE_TTL_SECONDS,
+      maxBytes: e.SESSION_MAX_BYTES
     },
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS

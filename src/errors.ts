@@ -9,9 +9,11 @@ export const RETRY_AFTER_SECONDS = 1
 
 export const NotFoundError = createError<[string]>('CS_NOT_FOUND', '%s', 404)
 export const RouteNotFoundError = createError<[string, string]>('CS_ROUTE_NOT_FOUND', 'No route for %s %s', 404)
-export const MethodNotAllowedError = createError<[string]>('CS_METHOD_NOT_ALLOWED', 'Method %s is not allowed here', 405)
+export const MethodNotAllowedError = createError<[string]>('CS_METHOD_NOT_ALLOWED', 'Method %s is not allowed', 405)
 export const PreconditionFailedError = createError<[string]>('CS_PRECONDITION_FAILED', '%s', 412)
 export const BadRequestError = createError<[string]>('CS_BAD_REQUEST', '%s', 400)
+export const PayloadTooLargeError = createError<[string]>('CS_PAYLOAD_TOO_LARGE', '%s', 413)
+export const UnsupportedMediaTypeError = createError<[string]>('CS_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
 export const StoreUnavailableError = createError(
   'CS_STORE_UNAVAILABLE',
   'The store did not answer in time; retry shortly',
@@ -26,6 +28,8 @@ export const PROBLEM_TYPES: Readonly<Record<string, { slug: string, title: strin
   CS_ROUTE_NOT_FOUND: { slug: 'route-not-found', title: 'No such route' },
   CS_METHOD_NOT_ALLOWED: { slug: 'method-not-allowed', title: 'Method not allowed' },
   CS_PRECONDITION_FAILED: { slug: 'precondition-failed', title: 'Precondition failed' },
+  CS_PAYLOAD_TOO_LARGE: { slug: 'payload-too-large', title: 'The request body is too large' },
+  CS_UNSUPPORTED_MEDIA_TYPE: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
   CS_STORE_UNAVAILABLE: { slug: 'store-unavailable', title: 'The store is unavailable' },
   FST_ERR_CTP_BODY_TOO_LARGE: { slug: 'payload-too-large', title: 'The request body is too large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
@@ -77,14 +81,18 @@ export function problemErrorHandler (error: FastifyError, request: FastifyReques
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'request'
     const body = problem('CS_VALIDATION', 400, `The ${where} did not validate`)
-    body.errors = error.validation.map((issue) => ({ in: where, path: issue.instancePath, message: issue.message ?? 'is not valid' }))
+    body.errors = error.validation.map((issue) => ({
+      in: where,
+      path: issue.instancePath,
+      message: issue.message ?? 'is not valid'
+    }))
     request.log.info({ errors: body.errors }, 'request validation failed')
     return sendProblem(reply, body)
   }
 
   const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
   if (status === 503 && error.code === 'CS_STORE_UNAVAILABLE') {
-    request.log.warn({ err: error.cause ?? error }, 'store unavailable')
+    request.log.warn({ cause: describeCause(error.cause) }, 'store unavailable')
     reply.header('retry-after', String(RETRY_AFTER_SECONDS))
     return sendProblem(reply, problem('CS_STORE_UNAVAILABLE', 503, error.message))
   }
@@ -97,4 +105,13 @@ export function problemErrorHandler (error: FastifyError, request: FastifyReques
   // JSON.parse messages quote the body they choked on; the caller needs no echo of its own data in a log or reply.
   const detail = error instanceof SyntaxError ? 'The request body is not valid JSON' : error.message
   return sendProblem(reply, problem(error.code, status, detail))
+}
+
+/**
+ * What a log may say of a backend failure. ioredis errors carry the failed command with its arguments, which
+ * hold cached values and session data, so only the name, code and message are kept.
+ */
+function describeCause (cause: unknown): { name?: string, code?: string, message?: string } | undefined {
+  if (!(cause instanceof Error)) return undefined
+  return { name: cause.name, code: (cause as NodeJS.ErrnoException).code, message: cause.message }
 }

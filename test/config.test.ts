@@ -11,10 +11,11 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     redisUrl: undefined,
     keyPrefix: 'cache-service:',
     cache: { defaultTtlSeconds: 3600, maxTtlSeconds: 2_592_000, maxValueBytes: 1_048_576 },
+    sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
     redisCommandTimeoutMs: 1000,
     shutdownGraceMs: 10_000
   })
-  t.ok(Object.isFrozen(config) && Object.isFrozen(config.cache))
+  t.ok(Object.isFrozen(config) && Object.isFrozen(config.cache) && Object.isFrozen(config.sessions))
 })
 
 t.test('values are parsed, and an empty string counts as unset', async (t) => {
@@ -42,6 +43,9 @@ t.test('each invalid value is refused with a message that names its variable', a
     [{ CACHE_MAX_VALUE_BYTES: '-1' }, 'CACHE_MAX_VALUE_BYTES'],
     [{ REDIS_COMMAND_TIMEOUT_MS: '1.5' }, 'REDIS_COMMAND_TIMEOUT_MS'],
     [{ SHUTDOWN_GRACE_MS: 'soon' }, 'SHUTDOWN_GRACE_MS'],
+    [{ SESSION_IDLE_TTL_SECONDS: '0' }, 'SESSION_IDLE_TTL_SECONDS'],
+    [{ SESSION_ABSOLUTE_TTL_SECONDS: 'day' }, 'SESSION_ABSOLUTE_TTL_SECONDS'],
+    [{ SESSION_MAX_BYTES: '1' }, 'SESSION_MAX_BYTES'],
     [{ CACHE_DEFAULT_TTL_SECONDS: '100', CACHE_MAX_TTL_SECONDS: '50' }, 'CACHE_DEFAULT_TTL_SECONDS']
   ] as const) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message: new RegExp(`${variable}: `) }, variable)

@@ -6,11 +6,16 @@ import type { Config } from '../config.js'
 import { closeRedisClient, createRedisClient, waitUntilReady } from '../redis/client.js'
 import type { CacheStore, StoreHealth } from '../store/cache-store.js'
 import { MemoryCacheStore } from '../store/memory-cache-store.js'
-import { RedisCacheStore, unavailableOnFailure } from '../store/redis-cache-store.js'
+import { MemorySessionStore } from '../store/memory-session-store.js'
+import { RedisCacheStore } from '../store/redis-cache-store.js'
+import { RedisSessionStore } from '../store/redis-session-store.js'
+import type { SessionStore } from '../store/session-store.js'
+import { unavailableOnFailure } from '../store/redis-scripts.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     cacheStore: CacheStore
+    sessionStore: SessionStore
     storeHealth: StoreHealth
   }
 }
@@ -25,10 +30,15 @@ export interface StorePluginOptions {
 export default fp<StorePluginOptions>(async (app, { config }) => {
   if (config.redisUrl === undefined) {
     app.log.warn('REDIS_URL is not set: using the embedded memory store, which is single-instance and not durable')
-    const store = new MemoryCacheStore()
-    app.decorate('cacheStore', store)
+    const cacheStore = new MemoryCacheStore()
+    const sessionStore = new MemorySessionStore()
+    app.decorate('cacheStore', cacheStore)
+    app.decorate('sessionStore', sessionStore)
     app.decorate('storeHealth', { ping: async () => {} })
-    app.addHook('onClose', async () => store.close())
+    app.addHook('onClose', async () => {
+      cacheStore.close()
+      sessionStore.close()
+    })
     return
   }
 
@@ -45,5 +55,6 @@ export default fp<StorePluginOptions>(async (app, { config }) => {
   await app.register(fastifyRedis, { client })
   app.addHook('onClose', async () => { await closeRedisClient(client) })
   app.decorate('cacheStore', new RedisCacheStore(client, config.keyPrefix))
+  app.decorate('sessionStore', new RedisSessionStore(client, config.keyPrefix))
   app.decorate('storeHealth', { ping: async () => { await unavailableOnFailure(client.ping()) } })
 }, { name: 'store' })

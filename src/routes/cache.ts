@@ -13,6 +13,8 @@ export interface CacheRoutesOptions {
 }
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+const notFound = () => new NotFoundError('There is no cache entry for this key')
+const preconditionFailed = () => new PreconditionFailedError('The entry does not match the preconditions')
 
 export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app, limits) => {
   // Values are opaque: whatever the media type, the body is kept as the exact bytes that were sent.
@@ -31,7 +33,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     }
   }, async (request, reply) => {
     const entry = await app.cacheStore.get(request.params.key)
-    if (entry === undefined) throw new NotFoundError('There is no cache entry for this key')
+    if (entry === undefined) throw notFound()
 
     // Rounded down, so a downstream cache never believes the entry outlives its Redis key.
     reply.header('etag', entry.etag).header('cache-control', `max-age=${Math.max(0, Math.floor(entry.ttlMs / 1000))}`)
@@ -40,7 +42,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       ifNoneMatch: request.headers['if-none-match']
     })
     if (outcome === 'fail-if-none-match') return reply.code(304).send()
-    if (outcome === 'fail-if-match') throw new PreconditionFailedError('The entry does not match If-Match')
+    if (outcome === 'fail-if-match') throw preconditionFailed()
     return reply.type(entry.contentType).send(entry.value)
   })
 
@@ -65,7 +67,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       ttlSeconds: request.query.ttl ?? limits.defaultTtlSeconds
     }, { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] })
 
-    if (result === 'precondition-failed') throw new PreconditionFailedError('The entry does not match the preconditions')
+    if (result === 'precondition-failed') throw preconditionFailed()
     return reply.header('etag', etag).code(result === 'created' ? 201 : 204).send()
   })
 
@@ -82,8 +84,8 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       ifMatch: request.headers['if-match'],
       ifNoneMatch: request.headers['if-none-match']
     })
-    if (result === 'not-found') throw new NotFoundError('There is no cache entry for this key')
-    if (result === 'precondition-failed') throw new PreconditionFailedError('The entry does not match the preconditions')
+    if (result === 'not-found') throw notFound()
+    if (result === 'precondition-failed') throw preconditionFailed()
     return reply.code(204).send()
   })
 }

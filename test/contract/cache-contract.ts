@@ -12,7 +12,10 @@ export function cacheContract (t: Test, makeApp: AppFactory): void {
   t.test('PUT creates, a second PUT replaces, GET returns the bytes, type, ETag and lifetime', async (t) => {
     const app = await makeApp(t)
     const created = await app.inject({
-      method: 'PUT', url: '/cache/user:42?ttl=60', headers: { 'content-type': 'application/json' }, payload: '{"name":"Ada"}'
+      method: 'PUT',
+      url: '/cache/user:42?ttl=60',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":"Ada"}'
     })
     t.equal(created.statusCode, 201)
     t.match(created.headers.etag, /^"[\w-]+"$/, 'a strong ETag')
@@ -78,7 +81,8 @@ export function cacheContract (t: Test, makeApp: AppFactory): void {
     const keys = ['a/b', 'a b?c#d&e=f+g%h', '../etc/passwd', 'ключ-✓-😀', ':', '*', 'x'.repeat(512), 'é'.repeat(256)]
     for (const [i, key] of keys.entries()) {
       const url = `/cache/${encodeURIComponent(key)}`
-      t.equal((await app.inject({ method: 'PUT', url, payload: `value ${i}` })).statusCode, 201, `PUT ${key.slice(0, 20)}`)
+      const res = await app.inject({ method: 'PUT', url, payload: `value ${i}` })
+      t.equal(res.statusCode, 201, `PUT ${key.slice(0, 20)}`)
     }
     for (const [i, key] of keys.entries()) {
       const read = await app.inject({ method: 'GET', url: `/cache/${encodeURIComponent(key)}` })
@@ -122,7 +126,8 @@ export function cacheContract (t: Test, makeApp: AppFactory): void {
     const app = await makeApp(t, { CACHE_MAX_TTL_SECONDS: '100', CACHE_DEFAULT_TTL_SECONDS: '60' })
     await put(app, 'ttl', 'original', 'text/plain')
     for (const ttl of ['0', '-1', '1.5', 'abc', '', '101', '1e2', ' 5', '0x10', '99999999999']) {
-      const res = await app.inject({ method: 'PUT', url: `/cache/ttl?ttl=${encodeURIComponent(ttl)}`, payload: 'changed' })
+      const url = `/cache/ttl?ttl=${encodeURIComponent(ttl)}`
+      const res = await app.inject({ method: 'PUT', url, payload: 'changed' })
       t.equal(res.statusCode, 400, `ttl=${JSON.stringify(ttl)}`)
       t.match(res.json(), { status: 400, errors: [{ in: 'querystring', path: '/ttl' }] })
     }
@@ -219,28 +224,28 @@ export function cacheContract (t: Test, makeApp: AppFactory): void {
     const app = await makeApp(t)
     const { headers: { etag } } = await put(app, 'conditional-get', 'v1', 'text/plain')
     for (const value of [etag as string, `W/${etag}`, `"a", ${etag}`, '*']) {
-      const res = await app.inject({ method: 'GET', url: '/cache/conditional-get', headers: { 'if-none-match': value } })
+      const res = await request(app, 'GET', 'conditional-get', { 'if-none-match': value })
       t.equal(res.statusCode, 304, `If-None-Match: ${value}`)
       t.equal(res.headers.etag, etag)
       t.match(res.headers['cache-control'], /^max-age=\d+$/)
       t.equal(res.body, '')
     }
-    const other = await app.inject({ method: 'GET', url: '/cache/conditional-get', headers: { 'if-none-match': '"a"' } })
+    const other = await request(app, 'GET', 'conditional-get', { 'if-none-match': '"a"' })
     t.equal(other.statusCode, 200)
     t.equal(other.body, 'v1')
-    const mismatch = await app.inject({ method: 'GET', url: '/cache/conditional-get', headers: { 'if-match': '"a"' } })
+    const mismatch = await request(app, 'GET', 'conditional-get', { 'if-match': '"a"' })
     t.equal(mismatch.statusCode, 412)
   })
 
   t.test('DELETE preconditions: If-Match deletes only on a match', async (t) => {
     const app = await makeApp(t)
     const { headers: { etag } } = await put(app, 'cond-delete', 'v1', 'text/plain')
-    const refused = await app.inject({ method: 'DELETE', url: '/cache/cond-delete', headers: { 'if-match': '"other"' } })
+    const refused = await request(app, 'DELETE', 'cond-delete', { 'if-match': '"other"' })
     t.equal(refused.statusCode, 412)
     t.equal((await app.inject({ method: 'GET', url: '/cache/cond-delete' })).statusCode, 200, 'still there')
-    const done = await app.inject({ method: 'DELETE', url: '/cache/cond-delete', headers: { 'if-match': etag as string } })
+    const done = await request(app, 'DELETE', 'cond-delete', { 'if-match': etag as string })
     t.equal(done.statusCode, 204)
-    const absent = await app.inject({ method: 'DELETE', url: '/cache/cond-delete', headers: { 'if-match': '*' } })
+    const absent = await request(app, 'DELETE', 'cond-delete', { 'if-match': '*' })
     t.equal(absent.statusCode, 412, 'If-Match on an absent entry is a failed precondition (RFC 9110 §13.2.2)')
   })
 
@@ -255,6 +260,13 @@ export function cacheContract (t: Test, makeApp: AppFactory): void {
 async function put (app: FastifyInstance, key: string, payload: string | Buffer, contentType: string,
   headers: Record<string, string> = {}) {
   return await app.inject({
-    method: 'PUT', url: `/cache/${encodeURIComponent(key)}`, headers: { 'content-type': contentType, ...headers }, payload
+    method: 'PUT',
+    url: `/cache/${encodeURIComponent(key)}`,
+    headers: { 'content-type': contentType, ...headers },
+    payload
   })
+}
+
+async function request (app: FastifyInstance, method: 'GET' | 'DELETE', key: string, headers: Record<string, string>) {
+  return await app.inject({ method, url: `/cache/${encodeURIComponent(key)}`, headers })
 }

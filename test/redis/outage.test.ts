@@ -6,6 +6,7 @@ import { buildTestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis-server.js'
 
 const COMMAND_TIMEOUT_MS = 300
+const TIMEOUT = String(COMMAND_TIMEOUT_MS)
 // Far above the timeout, far below a hang: the bound only tells "answered" from "stuck in a queue".
 const ANSWER_BOUND_MS = 5000
 
@@ -34,7 +35,7 @@ function assertUnavailable (t: Test, { res, ms }: Awaited<ReturnType<typeof time
 
 t.test('a killed Redis gives fast 503s; a restarted one is used again without restarting the app', async (t) => {
   const redis = await startRedis(t)
-  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: `${COMMAND_TIMEOUT_MS}` } })
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: TIMEOUT } })
   t.equal((await timed(app, 'PUT', '/cache/before')).res.statusCode, 201)
 
   await redis.kill()
@@ -53,7 +54,7 @@ t.test('a killed Redis gives fast 503s; a restarted one is used again without re
 
 t.test('a hung Redis gives 503 after the command timeout; it recovers when Redis answers again', async (t) => {
   const redis = await startRedis(t)
-  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: `${COMMAND_TIMEOUT_MS}` } })
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: TIMEOUT } })
   t.equal((await timed(app, 'PUT', '/cache/before')).res.statusCode, 201)
 
   redis.pause()

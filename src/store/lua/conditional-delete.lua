@@ -1,5 +1,5 @@
--- Deletes a cache entry when its preconditions hold, in one atomic step.
--- KEYS[1]  the entry's hash
+-- Deletes an entry (a cache entry or a session) when its preconditions hold, in one atomic step.
+-- KEYS[1]  the entry's hash, whose field e holds its strong entity tag
 -- ARGV[1]  encoded If-Match    ARGV[2]  encoded If-None-Match (see preconditions.lua)
 -- Returns 1 when deleted, -1 when absent, 0 when a precondition failed. Preconditions come first
 -- (RFC 9110 §13.2.2): If-Match on an absent entry is a failed precondition, not a missing one.

@@ -1,0 +1,17 @@
+// Route-level media type checks, for routes that accept one JSON flavour and must refuse the others with 415.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { UnsupportedMediaTypeError } from '../errors.js'
+
+/** The media type of the request body without its parameters, lower-cased; undefined without a body type. */
+export function mediaTypeOf (request: FastifyRequest): string | undefined {
+  return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
+}
+
+/** A preValidation hook that accepts only `expected`; PATCH refusals also name it in Accept-Patch (RFC 5789). */
+export function requireMediaType (expected: string) {
+  return async function checkMediaType (request: FastifyRequest, reply: FastifyReply) {
+    if (mediaTypeOf(request) === expected) return
+    if (request.method === 'PATCH') reply.header('accept-patch', expected)
+    throw new UnsupportedMediaTypeError(`This operation takes a body of type ${expected}`)
+  }
+}

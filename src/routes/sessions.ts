@@ -1,0 +1,177 @@
+// The /sessions resource: JSON session data with idle and absolute expiry, server-side merge patches,
+// unguessable ids and RFC 9110 preconditions. Session ids are bearer secrets: they are never logged.
+import { createHash, randomBytes } from 'node:crypto'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { NotFoundError, PayloadTooLargeError, PreconditionFailedError } from '../errors.js'
+import { requireMediaType } from '../http/media-type.js'
+import { ConditionalHeadersSchema } from '../schemas/conditional.js'
+import {
+  SessionParamsSchema, SessionPatchSchema, SessionReadQuerySchema, sessionWriteSchema
+} from '../schemas/sessions.js'
+import type { SessionRecord } from '../store/session-store.js'
+
+export interface SessionRoutesOptions {
+  idleTtlSeconds: number
+  absoluteTtlSeconds: number
+  maxBytes: number
+}
+
+const JSON_TYPE = 'application/json'
+const MERGE_PATCH_TYPE = 'application/merge-patch+json'
+// Chosen ids are taken again only by a 2^-256 coincidence; three tries turn even a broken RNG into a clear 500.
+const ID_ATTEMPTS = 3
+
+export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, limits) => {
+  // Room for the envelope and for pretty-printed JSON; the exact limit is checked on the canonical data.
+  const bodyLimit = limits.maxBytes * 2 + 4096
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser(MERGE_PATCH_TYPE, { parseAs: 'string', bodyLimit },
+    app.getDefaultJsonParser('error', 'error'))
+  const WriteSchema = sessionWriteSchema(limits)
+  const tooLarge = () => new PayloadTooLargeError(`Session data is limited to ${limits.maxBytes} bytes of JSON`)
+  const preconditionFailed = () => new PreconditionFailedError('The session does not match the preconditions')
+  const notFound = () => new NotFoundError('There is no such session')
+
+  /** Canonical JSON of the data, or a 413 when it is larger than SESSION_MAX_BYTES. */
+  const canonicalData = (data: Record<string, unknown>): string => {
+    const text = JSON.stringify(data)
+    if (Buffer.byteLength(text) > limits.maxBytes) throw tooLarge()
+    return text
+  }
+
+  app.post('/', {
+    bodyLimit,
+    preValidation: requireMediaType(JSON_TYPE),
+    schema: {
+      summary: 'Create a session with a service-chosen id',
+      tags: ['sessions'],
+      operationId: 'createSession',
+      body: WriteSchema
+    }
+  }, async (request, reply) => {
+    const write = {
+      data: canonicalData(request.body.data),
+      idleTtlSeconds: request.body.idleTtlSeconds ?? limits.idleTtlSeconds,
+      absoluteTtlSeconds: request.body.absoluteTtlSeconds ?? limits.absoluteTtlSeconds,
+      etag: newEntityTag()
+    }
+    for (let attempt = 1; attempt <= ID_ATTEMPTS; attempt++) {
+      const id = randomBytes(32).toString('base64url')
+      const result = await app.sessionStore.put(id, write, { ifNoneMatch: '*' })
+      if (result.outcome === 'created') {
+        request.log.info({ session: sessionRef(id) }, 'session created')
+        reply.code(201).header('location', `/sessions/${id}`)
+        return send(reply, id, result.session)
+      }
+    }
+    throw new Error('could not find an unused session id')
+  })
+
+  app.put('/:id', {
+    bodyLimit,
+    preValidation: requireMediaType(JSON_TYPE),
+    schema: {
+      summary: 'Create a session with a client-chosen id, or replace its data',
+      tags: ['sessions'],
+      operationId: 'putSession',
+      params: SessionParamsSchema,
+      headers: ConditionalHeadersSchema,
+      body: WriteSchema
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    const result = await app.sessionStore.put(id, {
+      data: canonicalData(request.body.data),
+      idleTtlSeconds: request.body.idleTtlSeconds ?? limits.idleTtlSeconds,
+      absoluteTtlSeconds: request.body.absoluteTtlSeconds ?? limits.absoluteTtlSeconds,
+      etag: newEntityTag()
+    }, { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] })
+    if (result.outcome === 'precondition-failed') throw preconditionFailed()
+    request.log.info({ session: sessionRef(id) }, `session ${result.outcome}`)
+    reply.code(result.outcome === 'created' ? 201 : 200)
+    return send(reply, id, result.session)
+  })
+
+  app.get('/:id', {
+    schema: {
+      summary: 'Read a session, sliding its idle expiry',
+      tags: ['sessions'],
+      operationId: 'getSession',
+      params: SessionParamsSchema,
+      querystring: SessionReadQuerySchema
+    }
+  }, async (request, reply) => {
+    const session = await app.sessionStore.get(request.params.id, { touch: request.query.touch })
+    if (session === undefined) throw notFound()
+    return send(reply, request.params.id, session)
+  })
+
+  app.patch('/:id', {
+    bodyLimit,
+    preValidation: requireMediaType(MERGE_PATCH_TYPE),
+    schema: {
+      summary: 'Merge a JSON merge patch into the session data, atomically',
+      tags: ['sessions'],
+      operationId: 'patchSession',
+      params: SessionParamsSchema,
+      headers: ConditionalHeadersSchema,
+      body: SessionPatchSchema
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    const result = await app.sessionStore.patch(id, JSON.stringify(request.body), {
+      etag: newEntityTag(),
+      maxBytes: limits.maxBytes
+    }, { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] })
+    switch (result.outcome) {
+      case 'patched': return send(reply, id, result.session)
+      case 'not-found': throw notFound()
+      case 'precondition-failed': throw preconditionFailed()
+      case 'too-large': throw tooLarge()
+    }
+  })
+
+  app.delete('/:id', {
+    schema: {
+      summary: 'End a session',
+      tags: ['sessions'],
+      operationId: 'deleteSession',
+      params: SessionParamsSchema,
+      headers: ConditionalHeadersSchema
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    const result = await app.sessionStore.delete(id, {
+      ifMatch: request.headers['if-match'],
+      ifNoneMatch: request.headers['if-none-match']
+    })
+    if (result === 'not-found') throw notFound()
+    if (result === 'precondition-failed') throw preconditionFailed()
+    request.log.info({ session: sessionRef(id) }, 'session deleted')
+    return reply.code(204).send()
+  })
+}
+
+/** Sends the session representation; a session is private to its holder, so nothing may cache it. */
+function send (reply: { header (name: string, value: string): unknown }, id: string, session: SessionRecord) {
+  reply.header('etag', session.etag)
+  reply.header('cache-control', 'no-store')
+  return {
+    id,
+    data: JSON.parse(session.data) as Record<string, unknown>,
+    createdAt: new Date(session.createdAt).toISOString(),
+    updatedAt: new Date(session.updatedAt).toISOString(),
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    absoluteExpiresAt: new Date(session.absoluteExpiresAt).toISOString()
+  }
+}
+
+/** Every write gets a fresh random tag, so a recreated session never matches a tag of the one before it. */
+function newEntityTag (): string {
+  return `"${randomBytes(16).toString('base64url')}"`
+}
+
+/** What the logs say instead of a session id: enough to correlate lines, useless to hijack a session. */
+export function sessionRef (id: string): string {
+  return createHash('sha256').update(id).digest('base64url').slice(0, 12)
+}

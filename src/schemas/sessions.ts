@@ -1,0 +1,54 @@
+// zod schemas of the /sessions routes: ids, the write and patch bodies, and the representation.
+import { z } from 'zod'
+
+export const SessionIdSchema = z.string()
+  .regex(/^[A-Za-z0-9_-]{22,128}$/, { error: 'must be 22 to 128 characters from A-Z, a-z, 0-9, _ and -' })
+  .describe('The session id: 43 base64url characters when the service chose it, 22 to 128 when the client did')
+
+export const SessionParamsSchema = z.object({ id: SessionIdSchema })
+
+// Deeper documents are almost certainly abuse, and each level costs a frame in the Lua merge.
+const MAX_DEPTH = 64
+
+export const SessionDataSchema = z.record(z.string(), z.unknown())
+  .refine((data) => depthOf(data) <= MAX_DEPTH, { error: `must not nest deeper than ${MAX_DEPTH} levels` })
+  .describe('Any JSON object')
+
+export interface SessionLimits {
+  idleTtlSeconds: number
+  absoluteTtlSeconds: number
+}
+
+/** POST and PUT bodies; the TTL bounds are configuration, so the schema is made per app. */
+export function sessionWriteSchema ({ idleTtlSeconds, absoluteTtlSeconds }: SessionLimits) {
+  return z.strictObject({
+    data: SessionDataSchema,
+    idleTtlSeconds: z.int().min(1).max(idleTtlSeconds, { error: `must be at most ${idleTtlSeconds}` }).optional()
+      .describe('Seconds of inactivity after which the session expires'),
+    absoluteTtlSeconds: z.int().min(1).max(absoluteTtlSeconds, { error: `must be at most ${absoluteTtlSeconds}` })
+      .optional()
+      .describe('Seconds from creation after which the session expires, however active; ignored by a replace')
+  })
+}
+
+export const SessionPatchSchema = SessionDataSchema
+  .describe('An RFC 7396 JSON merge patch: members set to null are removed, objects are merged, the rest replaced')
+
+export const SessionReadQuerySchema = z.object({
+  touch: z.enum(['true', 'false']).default('true').transform((value) => value === 'true')
+    .describe('false reads without sliding the idle expiry')
+})
+
+/** Iterative, so that a hostile document cannot exhaust the stack before it is refused. */
+function depthOf (root: unknown): number {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[root, 1]]
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!
+    if (typeof value !== 'object' || value === null) continue
+    deepest = Math.max(deepest, depth)
+    if (deepest > MAX_DEPTH) return deepest
+    for (const child of Object.values(value)) stack.push([child, depth + 1])
+  }
+  return deepest
+}

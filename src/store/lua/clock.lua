@@ -1,0 +1,11 @@
+-- Shared prelude: Redis's own clock, so that every replica of the service agrees on what "now" is.
+
+local function now_ms()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- Timestamps travel as decimal strings: Lua's tostring would switch to exponent notation for large numbers.
+local function ms(value)
+  return string.format('%d', value)
+end
