@@ -26,8 +26,8 @@ export class MemoryCacheStore implements CacheStore {
   async put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult> {
     const current = this.#entries.get(key)
     if (evaluatePreconditions(current?.value.etag, preconditions) !== 'pass') return 'precondition-failed'
-    const { value, contentType, etag } = entry
-    this.#entries.set(key, { value: Buffer.from(value), contentType, etag }, entry.ttlSeconds * 1000)
+    const { contentType, etag } = entry
+    this.#entries.set(key, { value: ownCopy(entry.value), contentType, etag }, entry.ttlSeconds * 1000)
     return current === undefined ? 'created' : 'replaced'
   }
 
@@ -39,4 +39,14 @@ export class MemoryCacheStore implements CacheStore {
     this.#entries.delete(key)
     return 'deleted'
   }
+}
+
+/**
+ * The body may be a slice of a larger socket buffer, and Buffer.from would copy into Node's shared 8 KiB pool:
+ * either way a small value would pin memory it does not use. A long-lived value gets an allocation of its own.
+ */
+function ownCopy (value: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(value.length)
+  value.copy(copy)
+  return copy
 }
