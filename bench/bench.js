@@ -18,8 +18,11 @@ const VALUE = Buffer.alloc(1024, 'v')
 const TARGETS = [
   { name: 'cache GET on memory vs bare Fastify', ratio: (r) => r.memory.cacheGet / r.baseline, atLeast: 0.5 },
   { name: 'cache GET on Redis vs memory', ratio: (r) => r.redis.cacheGet / r.memory.cacheGet, atLeast: 0.25 },
-  { name: 'session PATCH on Redis vs memory', ratio: (r) => r.redis.sessionPatch / r.memory.sessionPatch,
-    atLeast: 0.2 },
+  {
+    name: 'session PATCH on Redis vs memory',
+    ratio: (r) => r.redis.sessionPatch / r.memory.sessionPatch,
+    atLeast: 0.2
+  },
   { name: 'memory store KiB held per 1 KiB entry', ratio: (r) => r.heapPerEntryKiB, atMost: 2 }
 ]
 
