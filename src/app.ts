@@ -1,4 +1,5 @@
 // buildApp: the one place where the service is put together. Tests build through it; server.ts listens.
+import type { TokenCredential } from '@azure/core-auth'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
@@ -7,7 +8,9 @@ import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
 import { trackRouteMethods } from './http/method-not-allowed.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
 import { loggerOptions, redactUrl } from './logger.js'
-import storePlugin, { REDIS_STARTUP_TIMEOUT_MS } from './plugins/store.js'
+import { REDIS_STARTUP_TIMEOUT_MS } from './plugins/redis-connection.js'
+import storePlugin from './plugins/store.js'
+import type { BackoffOptions } from './redis/token-schedule.js'
 import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
 import { sessionRoutes } from './routes/sessions.js'
@@ -18,6 +21,10 @@ export interface AppOptions {
   prettyLogs?: boolean
   /** Send log lines here instead of stdout. */
   logStream?: NodeJS.WritableStream
+  /** The Entra ID credential for REDIS_AUTH=entra; DefaultAzureCredential when not given. */
+  credential?: TokenCredential
+  /** Retry pacing of the Entra ID token refresher. */
+  tokenBackoff?: BackoffOptions
 }
 
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -46,7 +53,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   const addMethodNotAllowedRoutes = trackRouteMethods(app)
 
-  await app.register(storePlugin, { config })
+  await app.register(storePlugin, { config, credential: options.credential, tokenBackoff: options.tokenBackoff })
   await app.register(healthRoutes)
   await app.register(cacheRoutes, { prefix: '/cache', ...config.cache })
   await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions })

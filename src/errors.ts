@@ -14,11 +14,8 @@ export const PreconditionFailedError = createError<[string]>('CS_PRECONDITION_FA
 export const BadRequestError = createError<[string]>('CS_BAD_REQUEST', '%s', 400)
 export const PayloadTooLargeError = createError<[string]>('CS_PAYLOAD_TOO_LARGE', '%s', 413)
 export const UnsupportedMediaTypeError = createError<[string]>('CS_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
-export const StoreUnavailableError = createError(
-  'CS_STORE_UNAVAILABLE',
-  'The store did not answer in time; retry shortly',
-  503
-)
+export const StoreUnavailableError = createError<[detail: string, options?: { cause: unknown }]>(
+  'CS_STORE_UNAVAILABLE', '%s', 503)
 
 /** Slug of the problem type and its human title, by error code (ours and the Fastify ones clients can cause). */
 export const PROBLEM_TYPES: Readonly<Record<string, { slug: string, title: string }>> = {
@@ -91,10 +88,10 @@ export function problemErrorHandler (error: FastifyError, request: FastifyReques
   }
 
   const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
-  if (status === 503 && error.code === 'CS_STORE_UNAVAILABLE') {
+  if (error.code === 'CS_STORE_UNAVAILABLE') {
     request.log.warn({ cause: describeCause(error.cause) }, 'store unavailable')
     reply.header('retry-after', String(RETRY_AFTER_SECONDS))
-    return sendProblem(reply, problem('CS_STORE_UNAVAILABLE', 503, error.message))
+    return sendProblem(reply, problem(error.code, 503, error.message))
   }
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed')

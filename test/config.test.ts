@@ -8,7 +8,7 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     port: 8080,
     host: '0.0.0.0',
     logLevel: 'info',
-    redisUrl: undefined,
+    redis: undefined,
     keyPrefix: 'cache-service:',
     cache: { defaultTtlSeconds: 3600, maxTtlSeconds: 2_592_000, maxValueBytes: 1_048_576 },
     sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
@@ -28,7 +28,13 @@ t.test('values are parsed, and an empty string counts as unset', async (t) => {
   })
   t.equal(config.port, 9000)
   t.equal(config.logLevel, 'debug')
-  t.equal(config.redisUrl, 'rediss://cache.example:6380')
+  t.same(config.redis, {
+    nodes: [{ host: 'cache.example', port: 6380 }],
+    cluster: false,
+    db: 0,
+    tls: { ca: undefined, servername: undefined },
+    auth: { mode: 'none' }
+  })
   t.equal(config.cache.defaultTtlSeconds, 3600)
   t.equal(config.keyPrefix, 'tenant-a:')
 })

@@ -1,29 +1,47 @@
-// Builds the one long-lived ioredis client the service uses, tuned to fail fast instead of queueing.
-import { Redis } from 'ioredis'
+// Builds the ioredis client the service uses (standalone or cluster, TLS or not), tuned to fail fast instead of
+// queueing, and knows how to wait for it at startup and close it at shutdown.
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-
-export interface RedisClientOptions {
-  url: string
-  commandTimeoutMs: number
-}
+import type { RedisConfig } from '../config/redis.js'
+import type { RedisClient, RedisCredentials } from './connections.js'
 
 /** Reconnect quickly at first, then every 2 s: an outage should end in seconds once Redis is back. */
 export function reconnectDelay (attempt: number): number {
   return Math.min(50 * 2 ** attempt, 2000) + Math.floor(Math.random() * 100)
 }
 
-export function createRedisClient ({ url, commandTimeoutMs }: RedisClientOptions, log: FastifyBaseLogger): Redis {
-  const client = new Redis(url, {
+export function createRedisClient (redis: RedisConfig, credentials: RedisCredentials | undefined,
+  commandTimeoutMs: number, log: FastifyBaseLogger): RedisClient {
+  const options: RedisOptions = {
+    ...credentials,
     // A request must get an answer within the timeout: a command that Redis does not answer in time fails,
-    enableOfflineQueue: false,
-    // a command issued while disconnected fails at once rather than waiting in an unbounded queue,
     commandTimeout: commandTimeoutMs,
-    // and one in flight when the connection drops fails rather than being resent later, unseen by its caller.
+    // one in flight when the connection drops fails rather than being resent later, unseen by its caller,
     maxRetriesPerRequest: 0,
     connectTimeout: Math.max(commandTimeoutMs, 2000),
-    retryStrategy: reconnectDelay,
-    connectionName: 'cache-service'
-  })
+    connectionName: 'cache-service',
+    tls: redis.tls === undefined ? undefined : { ca: redis.tls.ca, servername: redis.tls.servername }
+  }
+  const client = redis.cluster
+    ? new Cluster(redis.nodes, {
+      redisOptions: {
+        ...options,
+        // Node addresses come from CLUSTER SLOTS; the certificate names the seed host, as on Azure.
+        tls: options.tls && { ...options.tls, servername: redis.tls?.servername ?? redis.nodes[0]!.host }
+      },
+      // and a command issued while disconnected fails at once rather than waiting in an unbounded queue.
+      enableOfflineQueue: false,
+      clusterRetryStrategy: reconnectDelay,
+      // With TLS, connect to the addresses as given, so that the servername above is what is verified.
+      ...(options.tls !== undefined && { dnsLookup: (address, callback) => callback(null, address) })
+    })
+    : new Redis({
+      ...redis.nodes[0],
+      db: redis.db,
+      ...options,
+      enableOfflineQueue: false,
+      retryStrategy: reconnectDelay
+    })
   logConnectionState(client, log)
   return client
 }
@@ -32,14 +50,15 @@ export function createRedisClient ({ url, commandTimeoutMs }: RedisClientOptions
  * Resolves once the client is ready. Resolves late rather than failing while Redis is merely unreachable (it
  * may be starting alongside us), but fails at once when Redis refuses us, as for a wrong password.
  */
-export async function waitUntilReady (client: Redis, timeoutMs: number): Promise<void> {
+export async function waitUntilReady (client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => settle(new Error(`Redis did not become ready within ${timeoutMs} ms`)), timeoutMs)
     const onReady = () => settle()
-    const onError = (err: Error) => {
-      // Network errors are retried by ioredis; a reply error (WRONGPASS, NOAUTH, ...) will not get better.
-      if (err.name === 'ReplyError') settle(new Error(`Redis refused the connection: ${err.message}`))
+    const onError = (err: Error & { lastNodeError?: Error }) => {
+      // Network errors are retried by ioredis; a refusal (WRONGPASS, NOAUTH, NOPERM, ...) will not get better.
+      const refusal = [err, err.lastNodeError].find((e) => e?.name === 'ReplyError')
+      if (refusal !== undefined) settle(new Error(`Redis refused the connection: ${refusal.message}`))
     }
     const onEnd = () => settle(new Error('Redis closed the connection for good'))
     function settle (err?: Error) {
@@ -56,7 +75,7 @@ export async function waitUntilReady (client: Redis, timeoutMs: number): Promise
  * QUIT lets Redis finish what was sent; but with the offline queue off, QUIT on a broken connection fails at
  * once, and shutdown must not fail because Redis is down: then the socket is simply dropped.
  */
-export async function closeRedisClient (client: Redis): Promise<void> {
+export async function closeRedisClient (client: RedisClient): Promise<void> {
   if (client.status !== 'ready') {
     client.disconnect()
     return
@@ -69,7 +88,7 @@ export async function closeRedisClient (client: Redis): Promise<void> {
 }
 
 /** One warning per outage and one line when it ends, rather than a line per reconnect attempt. */
-function logConnectionState (client: Redis, log: FastifyBaseLogger): void {
+function logConnectionState (client: RedisClient, log: FastifyBaseLogger): void {
   let healthy = true
   client.on('error', (err: Error) => {
     if (!healthy) return

@@ -48,7 +48,7 @@ export async function unavailableOnFailure<T> (command: Promise<T>): Promise<T> 
   try {
     return await command
   } catch (err) {
-    throw new StoreUnavailableError({ cause: err })
+    throw new StoreUnavailableError('Redis did not answer in time; retry shortly', { cause: err })
   }
 }
 

@@ -1,0 +1,132 @@
+// The Redis part of the configuration: where Redis is (URL or host/port/TLS, standalone or cluster) and how the
+// service proves who it is (nothing, a password or access key, or a Microsoft Entra ID token).
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+import { boolean, optionalInteger, optionalOneOf, optionalText, text } from './env.js'
+
+export const DEFAULT_ENTRA_SCOPE = 'https://redis.azure.com/.default'
+
+export const RedisEnvShape = {
+  REDIS_URL: optionalText(),
+  REDIS_HOST: optionalText(),
+  REDIS_PORT: optionalInteger(1, 65535),
+  REDIS_TLS: boolean(false),
+  REDIS_AUTH: optionalOneOf(['none', 'password', 'entra']),
+  REDIS_USERNAME: optionalText(),
+  REDIS_PASSWORD: optionalText(),
+  REDIS_PASSWORD_FILE: optionalText(),
+  REDIS_ENTRA_SCOPE: text(DEFAULT_ENTRA_SCOPE),
+  REDIS_ENTRA_USERNAME: optionalText(),
+  REDIS_TLS_CA_FILE: optionalText(),
+  REDIS_TLS_SERVERNAME: optionalText(),
+  REDIS_CLUSTER: boolean(false),
+  REDIS_CLUSTER_NODES: optionalText()
+}
+
+type RedisEnv = z.output<z.ZodObject<typeof RedisEnvShape>>
+
+export interface RedisNode {
+  host: string
+  port: number
+}
+
+export type RedisAuth =
+  | { mode: 'none' }
+  | { mode: 'password', username: string | undefined, password: string }
+  | { mode: 'entra', scope: string, username: string | undefined }
+
+export interface RedisConfig {
+  /** The server, or the cluster's seed nodes. */
+  nodes: RedisNode[]
+  cluster: boolean
+  db: number
+  /** undefined for plain TCP. `ca` is the PEM text of REDIS_TLS_CA_FILE. */
+  tls: { ca: string | undefined, servername: string | undefined } | undefined
+  auth: RedisAuth
+}
+
+type Issue = (variable: string, message: string) => void
+
+/** Resolves the Redis settings; undefined when none is given (the embedded memory store). */
+export function redisConfigFrom (env: RedisEnv, issue: Issue): RedisConfig | undefined {
+  const url = parseUrl(env.REDIS_URL, issue)
+  if (url === undefined && env.REDIS_HOST === undefined && env.REDIS_CLUSTER_NODES === undefined) return undefined
+
+  const tlsOn = url !== undefined ? url.protocol === 'rediss:' : env.REDIS_TLS
+  const defaultPort = tlsOn ? 6380 : 6379
+  const nodes = env.REDIS_CLUSTER_NODES !== undefined
+    ? parseNodes(env.REDIS_CLUSTER_NODES, defaultPort, issue)
+    : [url !== undefined
+        ? { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || defaultPort) }
+        : { host: env.REDIS_HOST!, port: env.REDIS_PORT ?? defaultPort }]
+
+  const db = url !== undefined && url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0
+  if (!Number.isInteger(db) || db < 0) issue('REDIS_URL', 'must name a database by its number, as in /0')
+  if (env.REDIS_CLUSTER && db !== 0) issue('REDIS_URL', 'must not select a database in cluster mode')
+
+  return {
+    nodes,
+    cluster: env.REDIS_CLUSTER,
+    db,
+    tls: tlsOn
+      ? { ca: readSecretFile(env.REDIS_TLS_CA_FILE, 'REDIS_TLS_CA_FILE', issue), servername: env.REDIS_TLS_SERVERNAME }
+      : undefined,
+    auth: authFrom(env, url, issue)
+  }
+}
+
+function authFrom (env: RedisEnv, url: URL | undefined, issue: Issue): RedisAuth {
+  const fromFile = readSecretFile(env.REDIS_PASSWORD_FILE, 'REDIS_PASSWORD_FILE', issue)?.replace(/\r?\n$/, '')
+  if (env.REDIS_PASSWORD !== undefined && fromFile !== undefined) {
+    issue('REDIS_PASSWORD_FILE', 'must not be set together with REDIS_PASSWORD')
+  }
+  const password = env.REDIS_PASSWORD ?? fromFile ?? (url?.password ? decodeURIComponent(url.password) : undefined)
+  const username = env.REDIS_USERNAME ?? (url?.username ? decodeURIComponent(url.username) : undefined)
+  const mode = env.REDIS_AUTH ?? (password !== undefined ? 'password' : 'none')
+
+  if (mode === 'entra') {
+    if (password !== undefined) issue('REDIS_AUTH', 'entra takes no password: unset REDIS_PASSWORD and its kin')
+    return { mode, scope: env.REDIS_ENTRA_SCOPE, username: env.REDIS_ENTRA_USERNAME }
+  }
+  if (mode === 'password') {
+    if (password === undefined) {
+      issue('REDIS_PASSWORD', 'must be set (or REDIS_PASSWORD_FILE) when REDIS_AUTH is password')
+      return { mode: 'none' }
+    }
+    return { mode, username, password }
+  }
+  return { mode: 'none' }
+}
+
+function parseUrl (value: string | undefined, issue: Issue): URL | undefined {
+  if (value === undefined) return undefined
+  try {
+    const url = new URL(value)
+    if (url.protocol === 'redis:' || url.protocol === 'rediss:') return url
+  } catch {}
+  issue('REDIS_URL', 'must be a redis:// or rediss:// URL')
+  return undefined
+}
+
+function parseNodes (value: string, defaultPort: number, issue: Issue): RedisNode[] {
+  const nodes = value.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry) => {
+    const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(entry)
+    return match === null ? undefined : { host: (match[1] ?? match[2])!, port: Number(match[3] ?? defaultPort) }
+  })
+  if (nodes.length === 0 || nodes.some((node) => node === undefined || node.port < 1 || node.port > 65535)) {
+    issue('REDIS_CLUSTER_NODES', 'must be a comma-separated list of host:port')
+    return []
+  }
+  return nodes as RedisNode[]
+}
+
+/** Mounted secrets and CA bundles are read once, at startup. The message never includes the file's content. */
+function readSecretFile (path: string | undefined, variable: string, issue: Issue): string | undefined {
+  if (path === undefined) return undefined
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    issue(variable, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    return undefined
+  }
+}
