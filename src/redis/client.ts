@@ -56,9 +56,12 @@ export async function waitUntilReady (client: RedisClient, timeoutMs: number): P
     const timer = setTimeout(() => settle(new Error(`Redis did not become ready within ${timeoutMs} ms`)), timeoutMs)
     const onReady = () => settle()
     const onError = (err: Error & { lastNodeError?: Error }) => {
-      // Network errors are retried by ioredis; a refusal (WRONGPASS, NOAUTH, NOPERM, ...) will not get better.
+      // Network errors are retried by ioredis; a refusal (WRONGPASS, NOAUTH, NOPERM, ...) or a certificate that
+      // does not verify will not get better by waiting.
       const refusal = [err, err.lastNodeError].find((e) => e?.name === 'ReplyError')
       if (refusal !== undefined) settle(new Error(`Redis refused the connection: ${refusal.message}`))
+      const tls = [err, err.lastNodeError].find(isCertificateError)
+      if (tls !== undefined) settle(new Error(`Redis's TLS certificate was not accepted: ${tls.message}`))
     }
     const onEnd = () => settle(new Error('Redis closed the connection for good'))
     function settle (err?: Error) {
@@ -69,6 +72,16 @@ export async function waitUntilReady (client: RedisClient, timeoutMs: number): P
     }
     client.on('ready', onReady).on('error', onError).on('end', onEnd)
   })
+}
+
+const CERTIFICATE_ERRORS = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID'
+])
+
+function isCertificateError (err: Error | undefined): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return code !== undefined && CERTIFICATE_ERRORS.has(code)
 }
 
 /**
