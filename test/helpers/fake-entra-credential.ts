@@ -56,7 +56,9 @@ export class FakeEntraCredential implements TokenCredential {
 
   #mint (scope: string): AccessToken {
     const now = Date.now()
-    const exp = Math.ceil((now + this.#options.lifetimeMs) / 1000)
+    // exp is in whole seconds; a new token always expires at least a second after the one before it.
+    const previousExp = (this.issued.at(-1)?.expiresOnTimestamp ?? 0) / 1000
+    const exp = Math.max(Math.ceil((now + this.#options.lifetimeMs) / 1000), previousExp + 1)
     const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
     const header = encode({ alg: 'RS256', typ: 'JWT', kid: 'fake-entra' })
     const claims = encode({
