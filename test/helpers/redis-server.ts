@@ -12,6 +12,8 @@ import { freePort } from './free-port.js'
 export interface RedisServerOptions {
   /** Extra redis-server arguments, as `--name value` pairs. */
   args?: string[]
+  /** Serve TLS only, with these PEM files (see tls.ts). */
+  tls?: { certFile: string, keyFile: string, caFile: string, ca: string }
 }
 
 export interface RedisServer {
@@ -38,9 +40,12 @@ export async function startRedis (t: Teardown, options: RedisServerOptions = {})
   const admins: Redis[] = []
 
   const launch = async () => {
+    const listen = options.tls === undefined
+      ? ['--port', String(port)]
+      : ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile,
+          '--tls-key-file', options.tls.keyFile, '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no']
     child = spawn('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-      ...(options.args ?? [])
+      ...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])
     ], { stdio: ['ignore', 'pipe', 'pipe'] })
     await waitUntilReady(child, port)
   }
@@ -54,9 +59,10 @@ export async function startRedis (t: Teardown, options: RedisServerOptions = {})
 
   const server: RedisServer = {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`,
     admin () {
-      const client = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 1 })
+      const tls = options.tls === undefined ? undefined : { ca: options.tls.ca, servername: 'localhost' }
+      const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, tls })
       admins.push(client)
       return client
     },
