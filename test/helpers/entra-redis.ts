@@ -21,6 +21,8 @@ interface Node {
   monitor: Redis
   /** Last time each client address sent AUTH or HELLO ... AUTH, in ms. */
   lastAuth: Map<string, number>
+  /** How many AUTH or HELLO ... AUTH the node has seen. */
+  authentications: number
 }
 
 export interface Kill {
@@ -59,13 +61,15 @@ export class EntraRedis {
         password: adminPassword,
         retryStrategy: () => null
       }
-      const node: Node = { admin: new Redis(options), monitor: await new Redis(options).monitor(), lastAuth: new Map() }
+      const monitor = await new Redis(options).monitor()
+      const node: Node = { admin: new Redis(options), monitor, lastAuth: new Map(), authentications: 0 }
       node.admin.on('error', () => {})
       node.monitor.on('error', () => {})
       node.monitor.on('monitor', (time: string, args: string[], source: string) => {
         const command = args[0]?.toUpperCase()
         if (command === 'AUTH' || (command === 'HELLO' && args.some((arg) => arg.toUpperCase() === 'AUTH'))) {
           node.lastAuth.set(source, Number(time) * 1000)
+          node.authentications++
         }
       })
       nodes.push(node)
@@ -95,7 +99,7 @@ export class EntraRedis {
 
   /** How many times each node saw AUTH (or HELLO with AUTH) since the emulator started. */
   authenticationsPerNode (): number[] {
-    return this.#nodes.map(({ lastAuth }) => lastAuth.size)
+    return this.#nodes.map(({ authentications }) => authentications)
   }
 
   async #expire (expired: IssuedToken): Promise<void> {
