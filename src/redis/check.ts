@@ -1,0 +1,82 @@
+// The operator check behind `npm run check:redis`, after Azure's quickstart: with the service's own settings,
+// connect, PING, SET and GET a probe key, and count the server's clients. Secrets are never printed.
+import { randomBytes } from 'node:crypto'
+import type { TokenCredential } from '@azure/core-auth'
+import { DefaultAzureCredential } from '@azure/identity'
+import { pino } from 'pino'
+import type { Config } from '../config.js'
+import { closeRedisClient, createRedisClient, waitUntilReady } from './client.js'
+import { connectionsOf, type RedisClient, type RedisCredentials } from './connections.js'
+import { usernameFromToken } from './entra-identity.js'
+import { TokenRefresher } from './token-refresher.js'
+
+const CONNECT_TIMEOUT_MS = 10_000
+
+export interface CheckOptions {
+  credential?: TokenCredential
+  /** Where the report goes, a line at a time. */
+  print: (line: string) => void
+}
+
+/** Runs every step, printing each; resolves true when all passed. */
+export async function checkRedis (config: Config, { credential, print }: CheckOptions): Promise<boolean> {
+  const redis = config.redis
+  if (redis === undefined) {
+    print('FAILED: Redis is not configured (set REDIS_URL, REDIS_HOST or REDIS_CLUSTER_NODES)')
+    return false
+  }
+  const where = redis.nodes.map(({ host, port }) => `${host}:${port}`).join(', ')
+  const transport = redis.tls === undefined ? 'plain TCP' : 'TLS'
+  print(`target: ${where} (${transport}, ${redis.cluster ? 'cluster' : 'standalone'}, auth ${redis.auth.mode})`)
+
+  let client: RedisClient | undefined
+  try {
+    const credentials = await credentialsFor(redis.auth, credential, print)
+    client = createRedisClient(redis, credentials, config.redisCommandTimeoutMs, pino({ level: 'silent' }))
+    let lastError: Error | undefined
+    client.on('error', (err: Error) => { lastError = err })
+    await waitUntilReady(client, CONNECT_TIMEOUT_MS).catch((err: Error) => {
+      throw new Error(lastError === undefined ? err.message : `${err.message} (last error: ${lastError.message})`)
+    })
+    print('connect: ok')
+    print(`PING: ${await client.ping()}`)
+
+    const key = `${config.keyPrefix}check:${randomBytes(8).toString('hex')}`
+    const value = randomBytes(16).toString('hex')
+    await client.set(key, value, 'PX', 60_000)
+    const read = await client.get(key)
+    await client.del(key)
+    if (read !== value) throw new Error('GET did not return the value just SET')
+    print(`SET and GET ${key}: ok`)
+
+    for (const connection of connectionsOf(client)) {
+      const list = await connection.client('LIST') as string
+      const count = list.split('\n').filter(Boolean).length
+      print(`CLIENT LIST on ${connection.options.host}:${connection.options.port}: ${count} clients`)
+    }
+    print('all checks passed')
+    return true
+  } catch (err) {
+    print(`FAILED: ${(err as Error).message}`)
+    return false
+  } finally {
+    if (client !== undefined) await closeRedisClient(client)
+  }
+}
+
+async function credentialsFor (auth: NonNullable<Config['redis']>['auth'], credential: TokenCredential | undefined,
+  print: (line: string) => void): Promise<RedisCredentials | undefined> {
+  if (auth.mode === 'none') return undefined
+  if (auth.mode === 'password') return { username: auth.username, password: auth.password }
+  const refresher = new TokenRefresher({
+    credential: credential ?? new DefaultAzureCredential(),
+    scope: auth.scope,
+    log: pino({ level: 'silent' }),
+    apply: async () => {}
+  })
+  const token = await refresher.start()
+  refresher.stop()
+  const username = auth.username ?? usernameFromToken(token.token)
+  print(`token: for ${username}, expires ${new Date(token.expiresOnTimestamp).toISOString()}`)
+  return { username, password: token.token }
+}
