@@ -69,3 +69,44 @@ t.test('a secret in a bad value is not echoed', async (t) => {
   t.match(err.message, /REDIS_URL/)
   t.notMatch(err.message, /hunter2/)
 })
+
+t.test('Redis: a URL, or host, port and TLS, and the ports Azure uses by default', async (t) => {
+  t.same(loadConfig({ REDIS_URL: 'redis://cache:6390/2' }).redis,
+    { nodes: [{ host: 'cache', port: 6390 }], cluster: false, db: 2, tls: undefined, auth: { mode: 'none' } })
+  t.same(loadConfig({ REDIS_HOST: 'cache.redis.cache.windows.net', REDIS_TLS: 'true' }).redis?.nodes,
+    [{ host: 'cache.redis.cache.windows.net', port: 6380 }], 'TLS defaults to 6380')
+  t.same(loadConfig({ REDIS_HOST: 'managed.redis.azure.net', REDIS_PORT: '10000', REDIS_TLS: '1' }).redis?.nodes,
+    [{ host: 'managed.redis.azure.net', port: 10000 }])
+  t.same(loadConfig({ REDIS_URL: 'redis://[::1]:7000' }).redis?.nodes, [{ host: '::1', port: 7000 }])
+})
+
+t.test('Redis auth: the mode follows what is set, and contradictions are refused', async (t) => {
+  t.same(loadConfig({ REDIS_URL: 'rediss://user:p%40ss@cache:6380' }).redis?.auth,
+    { mode: 'password', username: 'user', password: 'p@ss' }, 'a password in the URL')
+  t.same(loadConfig({ REDIS_URL: 'redis://cache', REDIS_PASSWORD: 'key' }).redis?.auth,
+    { mode: 'password', username: undefined, password: 'key' })
+  t.same(loadConfig({ REDIS_URL: 'redis://cache', REDIS_AUTH: 'entra' }).redis?.auth,
+    { mode: 'entra', scope: 'https://redis.azure.com/.default', username: undefined })
+  t.throws(() => loadConfig({ REDIS_URL: 'redis://cache', REDIS_AUTH: 'password' }), { message: /REDIS_PASSWORD: must be set/ })
+  t.throws(() => loadConfig({ REDIS_URL: 'redis://:key@cache', REDIS_AUTH: 'entra' }), { message: /REDIS_AUTH: entra takes no password/ })
+  t.throws(() => loadConfig({ REDIS_URL: 'redis://cache', REDIS_PASSWORD: 'a', REDIS_PASSWORD_FILE: '/etc/hostname' }),
+    { message: /REDIS_PASSWORD_FILE: must not be set together/ })
+  const missing = t.throws(() => loadConfig({ REDIS_URL: 'redis://cache', REDIS_PASSWORD_FILE: '/nonexistent/key' })) as Error
+  t.match(missing.message, /REDIS_PASSWORD_FILE: cannot read the file \(ENOENT\)/)
+  t.ok(loadConfig({ REDIS_URL: 'redis://cache', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }), 'a CA file is read only for TLS')
+  t.throws(() => loadConfig({ REDIS_URL: 'rediss://cache', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }),
+    { message: /REDIS_TLS_CA_FILE: cannot read the file/ })
+})
+
+t.test('Redis cluster: seed nodes from REDIS_CLUSTER_NODES or the URL', async (t) => {
+  const config = loadConfig({ REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2,[fd00::3]:7002' })
+  t.same(config.redis?.nodes, [
+    { host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 6379 }, { host: 'fd00::3', port: 7002 }
+  ])
+  t.equal(config.redis?.cluster, true)
+  t.same(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://cache:10000' }).redis?.nodes, [{ host: 'cache', port: 10000 }])
+  t.throws(() => loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://cache/3' }),
+    { message: /REDIS_URL: must not select a database/ })
+  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:b:c' }), { message: /REDIS_CLUSTER_NODES: must be a comma-separated/ })
+  t.throws(() => loadConfig({ REDIS_CLUSTER: 'yes' }), { message: /REDIS_CLUSTER: must be true or false/ })
+})
