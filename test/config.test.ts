@@ -107,6 +107,7 @@ t.test('Redis cluster: seed nodes from REDIS_CLUSTER_NODES or the URL', async (t
   t.same(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://cache:10000' }).redis?.nodes, [{ host: 'cache', port: 10000 }])
   t.throws(() => loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://cache/3' }),
     { message: /REDIS_URL: must not select a database/ })
-  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:b:c' }), { message: /REDIS_CLUSTER_NODES: must be a comma-separated/ })
+  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:b:c' }),
+    { message: /REDIS_CLUSTER_NODES: must be a comma-separated/ })
   t.throws(() => loadConfig({ REDIS_CLUSTER: 'yes' }), { message: /REDIS_CLUSTER: must be true or false/ })
 })
