@@ -9,6 +9,7 @@ import { trackRouteMethods } from './http/method-not-allowed.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
 import { loggerOptions, redactUrl } from './logger.js'
 import { REDIS_STARTUP_TIMEOUT_MS } from './plugins/redis-connection.js'
+import openApiPlugin from './plugins/openapi.js'
 import storePlugin from './plugins/store.js'
 import type { BackoffOptions } from './redis/token-schedule.js'
 import { cacheRoutes } from './routes/cache.js'
@@ -31,6 +32,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   const app = Fastify({
     logger: loggerOptions({ level: config.logLevel, pretty: options.prettyLogs, stream: options.logStream }),
     genReqId: requestIdOf,
+    // HEAD is served where it is documented (GET /cache/:key), not everywhere GET is.
+    exposeHeadRoutes: false,
     // Startup may wait for Redis for REDIS_STARTUP_TIMEOUT_MS; avvio must not give up on the plugin first.
     pluginTimeout: REDIS_STARTUP_TIMEOUT_MS + 5000,
     routerOptions: {
@@ -38,7 +41,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
       maxParamLength: CACHE_KEY_MAX_BYTES * 3
     },
     // A malformed percent-encoding in the path is the caller's mistake, so it gets a 400 problem like any other.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
+      // These requests never reach the onRequest hooks, so the request id is set here.
+      reply.header(REQUEST_ID_HEADER, request.id)
       sendProblem(reply, problem('CS_BAD_REQUEST', 400,
         error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly percent-encoded' : 'The request is malformed'))
     }
@@ -53,6 +58,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   const addMethodNotAllowedRoutes = trackRouteMethods(app)
 
+  await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(storePlugin, { config, credential: options.credential, tokenBackoff: options.tokenBackoff })
   await app.register(healthRoutes)
   await app.register(cacheRoutes, { prefix: '/cache', ...config.cache })

@@ -1,7 +1,7 @@
 // Parses process.env once, at startup, into a frozen and typed Config. Nothing else reads process.env
 // (but @azure/identity, which reads its own AZURE_* variables).
 import { z } from 'zod'
-import { integer, oneOf, text } from './config/env.js'
+import { boolean, integer, oneOf, text } from './config/env.js'
 import { redisConfigFrom, RedisEnvShape, type RedisConfig } from './config/redis.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -20,6 +20,7 @@ const EnvSchema = z.object({
   SESSION_MAX_BYTES: integer(2, 512 * 1024 * 1024, 65_536),
   REDIS_COMMAND_TIMEOUT_MS: integer(1, 600_000, 1000),
   SHUTDOWN_GRACE_MS: integer(1, 3_600_000, 10_000),
+  DOCS_ENABLED: boolean(true),
   ...RedisEnvShape
 }).transform((env, ctx) => {
   const issue = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message })
@@ -43,7 +44,8 @@ const EnvSchema = z.object({
       maxBytes: env.SESSION_MAX_BYTES
     },
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
-    shutdownGraceMs: env.SHUTDOWN_GRACE_MS
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    docsEnabled: env.DOCS_ENABLED
   }
   return config
 })
@@ -72,6 +74,8 @@ export interface Config {
   }
   readonly redisCommandTimeoutMs: number
   readonly shutdownGraceMs: number
+  /** Serve the interactive API page at /docs (the document itself is always served). */
+  readonly docsEnabled: boolean
 }
 
 export class ConfigError extends Error {

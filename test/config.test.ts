@@ -13,7 +13,8 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     cache: { defaultTtlSeconds: 3600, maxTtlSeconds: 2_592_000, maxValueBytes: 1_048_576 },
     sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
     redisCommandTimeoutMs: 1000,
-    shutdownGraceMs: 10_000
+    shutdownGraceMs: 10_000,
+    docsEnabled: true
   })
   t.ok(Object.isFrozen(config) && Object.isFrozen(config.cache) && Object.isFrozen(config.sessions))
 })

@@ -20,8 +20,10 @@ t.test('a known route with another method gets 405 and an Allow header', async (
   for (const [method, url, allow] of [
     ['POST', '/cache/k', 'DELETE, GET, HEAD, PUT'],
     ['PATCH', '/cache/k', 'DELETE, GET, HEAD, PUT'],
-    ['DELETE', '/healthz', 'GET, HEAD'],
-    ['PUT', '/readyz', 'GET, HEAD']
+    ['DELETE', '/healthz', 'GET'],
+    ['PUT', '/readyz', 'GET'],
+    ['HEAD', '/sessions/abcdefghijklmnopqrstuvwxyz', 'DELETE, GET, PATCH, PUT'],
+    ['GET', '/sessions', 'POST']
   ] as const) {
     const res = await app.inject({ method, url })
     t.equal(res.statusCode, 405, `${method} ${url}`)

@@ -31,7 +31,8 @@ export function refreshDelay (token: TokenTimes, now: number, random = Math.rand
   if (token.refreshAfterTimestamp !== undefined && token.refreshAfterTimestamp > now) {
     candidates.push(token.refreshAfterTimestamp - now)
   }
-  return Math.max(Math.min(...candidates), Math.min(MIN_REFRESH_DELAY_MS, lifetime / 2))
+  // Whole milliseconds, rounded down: a refresh a fraction of a millisecond late would break the margin.
+  return Math.floor(Math.max(Math.min(...candidates), Math.min(MIN_REFRESH_DELAY_MS, lifetime / 2)))
 }
 
 /**

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { NotFoundError, PreconditionFailedError } from '../errors.js'
 import { evaluatePreconditions } from '../http/conditional.js'
 import { entityTagOf } from '../http/entity-tag.js'
+import { problems, type HeaderName } from '../openapi/responses.js'
 import { CacheParamsSchema, cachePutQuerySchema } from '../schemas/cache.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 
@@ -13,6 +14,7 @@ export interface CacheRoutesOptions {
 }
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+const CACHE_HEADERS: HeaderName[] = ['ETag', 'Cache-Control']
 const notFound = () => new NotFoundError('There is no cache entry for this key')
 const preconditionFailed = () => new PreconditionFailedError('The entry does not match the preconditions')
 
@@ -23,27 +25,40 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     done(null, body)
   })
 
-  app.get('/:key', {
+  app.route({
+    // HEAD answers with the status and headers of GET; the OpenAPI document lists it as headCacheEntry.
+    method: ['GET', 'HEAD'],
+    url: '/:key',
     schema: {
       summary: 'Read a cached value',
       tags: ['cache'],
       operationId: 'getCacheEntry',
       params: CacheParamsSchema,
       headers: ConditionalHeadersSchema
-    }
-  }, async (request, reply) => {
-    const entry = await app.cacheStore.get(request.params.key)
-    if (entry === undefined) throw notFound()
+    },
+    config: {
+      openapi: {
+        responses: {
+          200: { description: 'The stored bytes, in their media type', headers: CACHE_HEADERS, body: { binary: true } },
+          304: { description: 'The copy named in If-None-Match is current', headers: CACHE_HEADERS },
+          ...problems(400, 404, 412, 503)
+        }
+      }
+    },
+    handler: async (request, reply) => {
+      const entry = await app.cacheStore.get(request.params.key)
+      if (entry === undefined) throw notFound()
 
-    // Rounded down, so a downstream cache never believes the entry outlives its Redis key.
-    reply.header('etag', entry.etag).header('cache-control', `max-age=${Math.max(0, Math.floor(entry.ttlMs / 1000))}`)
-    const outcome = evaluatePreconditions(entry.etag, {
-      ifMatch: request.headers['if-match'],
-      ifNoneMatch: request.headers['if-none-match']
-    })
-    if (outcome === 'fail-if-none-match') return reply.code(304).send()
-    if (outcome === 'fail-if-match') throw preconditionFailed()
-    return reply.type(entry.contentType).send(entry.value)
+      // Rounded down, so a downstream cache never believes the entry outlives its Redis key.
+      reply.header('etag', entry.etag).header('cache-control', `max-age=${Math.max(0, Math.floor(entry.ttlMs / 1000))}`)
+      const outcome = evaluatePreconditions(entry.etag, {
+        ifMatch: request.headers['if-match'],
+        ifNoneMatch: request.headers['if-none-match']
+      })
+      if (outcome === 'fail-if-none-match') return reply.code(304).send()
+      if (outcome === 'fail-if-match') throw preconditionFailed()
+      return reply.type(entry.contentType).send(entry.value)
+    }
   })
 
   app.put('/:key', {
@@ -54,6 +69,20 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       params: CacheParamsSchema,
       querystring: cachePutQuerySchema(limits.maxTtlSeconds),
       headers: ConditionalHeadersSchema
+    },
+    config: {
+      openapi: {
+        requestBody: {
+          description: 'The value: any bytes, kept exactly, with their Content-Type (application/octet-stream if none)',
+          required: false,
+          content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
+        },
+        responses: {
+          201: { description: 'Created', headers: ['ETag'] },
+          204: { description: 'Replaced', headers: ['ETag'] },
+          ...problems(400, 412, 413, 503)
+        }
+      }
     }
   }, async (request, reply) => {
     // No body at all (no Content-Length, no Transfer-Encoding) is the empty value, which is a valid one.
@@ -78,6 +107,9 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       operationId: 'deleteCacheEntry',
       params: CacheParamsSchema,
       headers: ConditionalHeadersSchema
+    },
+    config: {
+      openapi: { responses: { 204: { description: 'Removed' }, ...problems(400, 404, 412, 503) } }
     }
   }, async (request, reply) => {
     const result = await app.cacheStore.delete(request.params.key, {

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { NotFoundError, PayloadTooLargeError, PreconditionFailedError } from '../errors.js'
 import { requireMediaType } from '../http/media-type.js'
+import { problems, type HeaderName } from '../openapi/responses.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import {
   SessionParamsSchema, SessionPatchSchema, SessionReadQuerySchema, sessionWriteSchema
@@ -17,6 +18,8 @@ export interface SessionRoutesOptions {
 }
 
 const JSON_TYPE = 'application/json'
+const SESSION_HEADERS: HeaderName[] = ['ETag', 'Cache-Control']
+const SESSION_BODY = { json: 'Session' }
 const MERGE_PATCH_TYPE = 'application/merge-patch+json'
 // Chosen ids are taken again only by a 2^-256 coincidence; three tries turn even a broken RNG into a clear 500.
 const ID_ATTEMPTS = 3
@@ -39,7 +42,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     return text
   }
 
-  app.post('/', {
+  app.post('', {
     bodyLimit,
     preValidation: requireMediaType(JSON_TYPE),
     schema: {
@@ -47,6 +50,14 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       tags: ['sessions'],
       operationId: 'createSession',
       body: WriteSchema
+    },
+    config: {
+      openapi: {
+        responses: {
+          201: { description: 'Created', headers: [...SESSION_HEADERS, 'Location'], body: SESSION_BODY },
+          ...problems(400, 413, 415, 503)
+        }
+      }
     }
   }, async (request, reply) => {
     const write = {
@@ -77,6 +88,15 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       params: SessionParamsSchema,
       headers: ConditionalHeadersSchema,
       body: WriteSchema
+    },
+    config: {
+      openapi: {
+        responses: {
+          200: { description: 'Replaced', headers: SESSION_HEADERS, body: SESSION_BODY },
+          201: { description: 'Created', headers: SESSION_HEADERS, body: SESSION_BODY },
+          ...problems(400, 412, 413, 415, 503)
+        }
+      }
     }
   }, async (request, reply) => {
     const { id } = request.params
@@ -99,6 +119,14 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       operationId: 'getSession',
       params: SessionParamsSchema,
       querystring: SessionReadQuerySchema
+    },
+    config: {
+      openapi: {
+        responses: {
+          200: { description: 'The session', headers: SESSION_HEADERS, body: SESSION_BODY },
+          ...problems(400, 404, 503)
+        }
+      }
     }
   }, async (request, reply) => {
     const session = await app.sessionStore.get(request.params.id, { touch: request.query.touch })
@@ -116,6 +144,16 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       params: SessionParamsSchema,
       headers: ConditionalHeadersSchema,
       body: SessionPatchSchema
+    },
+    config: {
+      openapi: {
+        responses: {
+          200: { description: 'Patched', headers: SESSION_HEADERS, body: SESSION_BODY },
+          ...problems(400, 404, 412, 413),
+          415: { ...problems(415)[415]!, headers: ['Accept-Patch'] },
+          ...problems(503)
+        }
+      }
     }
   }, async (request, reply) => {
     const { id } = request.params
@@ -138,6 +176,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       operationId: 'deleteSession',
       params: SessionParamsSchema,
       headers: ConditionalHeadersSchema
+    },
+    config: {
+      openapi: { responses: { 204: { description: 'Ended' }, ...problems(400, 404, 412, 503) } }
     }
   }, async (request, reply) => {
     const { id } = request.params

@@ -39,6 +39,19 @@ export const SessionReadQuerySchema = z.object({
     .describe('false reads without sliding the idle expiry')
 })
 
+// An RFC 3339 instant in UTC, as Date#toISOString writes it; described by format, not by zod's long pattern.
+const Timestamp = z.string().meta({ format: 'date-time' })
+
+export const SessionSchema = z.object({
+  id: SessionIdSchema,
+  data: z.record(z.string(), z.unknown()).describe('The session data, any JSON object'),
+  createdAt: Timestamp.describe('When the session was created (RFC 3339)'),
+  updatedAt: Timestamp.describe('When its data was last written'),
+  expiresAt: Timestamp
+    .describe('When it expires unless read or written again: min(last use + idle lifetime, absoluteExpiresAt)'),
+  absoluteExpiresAt: Timestamp.describe('When it expires however active it is')
+}).describe('A session')
+
 /** Iterative, so that a hostile document cannot exhaust the stack before it is refused. */
 function depthOf (root: unknown): number {
   let deepest = 0

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { holdToDocument } from './openapi-conformance.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -17,6 +18,7 @@ export async function buildTestApp (t: Teardown, { env = {}, logs }: TestAppOpti
   const config = loadConfig({ LOG_LEVEL: logs === undefined ? 'silent' : 'debug', ...env })
   const app = await buildApp(config, logs === undefined ? {} : { logStream: logs.stream })
   t.teardown(() => app.close())
+  holdToDocument(app)
   return app
 }
 

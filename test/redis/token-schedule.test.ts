@@ -38,6 +38,7 @@ t.test('tokens of seconds, as in tests, are refreshed at the fraction, but not s
   t.equal(refreshDelay(token(2000), NOW, () => 0), 1500)
   t.equal(refreshDelay(token(200), NOW, () => 0), 150)
   t.equal(refreshDelay(token(100), NOW, () => 0), 75, 'a token about to expire is refreshed before it does')
+  t.equal(refreshDelay(token(2001), NOW, () => 0), 1500, 'in whole milliseconds')
   t.ok(refreshDelay(token(1000), NOW) >= Math.min(MIN_REFRESH_DELAY_MS, 500))
 })
 

@@ -1,0 +1,110 @@
+// Builds the OpenAPI 3.1 document from the routes: @fastify/swagger turns their zod schemas into parameters
+// and request bodies, and each route's `config.openapi` supplies its responses. Both come from the code, so
+// the document cannot drift from what the service does.
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+import type { OpenAPIV3_1 as OpenAPI } from 'openapi-types'
+import YAML from 'yaml'
+import { z } from 'zod'
+import { HealthSchema } from '../schemas/health.js'
+import { ProblemSchema } from '../schemas/problem.js'
+import { SessionSchema } from '../schemas/sessions.js'
+import { HEADERS, toOpenApiResponses, type OperationSpec } from './responses.js'
+
+const packageJson = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+const { version } = JSON.parse(packageJson) as { version: string }
+
+export const DOCUMENT_INFO = {
+  title: 'cache-service',
+  version,
+  license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
+  description: 'An HTTP cache and session store for other services, on Redis or Azure Cache for Redis.\n\n' +
+    'Cache entries are opaque bytes with a media type, a TTL and a strong ETag; sessions are JSON objects with an ' +
+    'idle and an absolute lifetime. Writes honour If-Match and If-None-Match (RFC 9110). Every error is an ' +
+    'RFC 9457 problem document (application/problem+json).'
+} as const
+
+export const TAGS = [
+  { name: 'cache', description: 'Opaque values under keys, with a TTL' },
+  { name: 'sessions', description: 'Login sessions with idle and absolute expiry' },
+  { name: 'health', description: 'Liveness and readiness probes' }
+]
+
+/** The JSON Schema of a zod schema, as the document's components hold it. */
+function componentSchema (schema: z.ZodType): OpenAPI.SchemaObject {
+  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown>
+  delete json.$schema
+  return json as OpenAPI.SchemaObject
+}
+
+/** Completes what @fastify/swagger generated with each operation's responses and the shared components. */
+export function completeDocument (generated: OpenAPI.Document, operations: ReadonlyMap<string, OperationSpec>)
+  : OpenAPI.Document {
+  const document = structuredClone(generated)
+  // openapi-types mixes its 3.0 and 3.1 shapes in path items; only these members of an operation are touched.
+  const paths = (document.paths ?? {}) as Record<string, Record<string, Operation | undefined>>
+  for (const pathItem of Object.values(paths)) {
+    for (const method of ['get', 'head', 'put', 'post', 'patch', 'delete'] as const) {
+      if (pathItem[method] === undefined) continue
+      // GET and HEAD of one route share one object; each is completed on a copy of its own.
+      const operation = structuredClone(pathItem[method])
+      pathItem[method] = operation
+      const spec = operations.get(operation.operationId ?? '')
+      if (spec === undefined) throw new Error(`operation ${operation.operationId ?? method} declares no responses`)
+      operation.responses = toOpenApiResponses(spec.responses)
+      if (spec.requestBody !== undefined) operation.requestBody = spec.requestBody
+      if (method === 'head') describeAsHead(operation)
+    }
+  }
+  // The service answers at the origin it is reached on, wherever that is mounted.
+  document.servers = [{ url: '/', description: 'The service itself' }]
+  // Until callers authenticate, no operation requires anything (the security schemes come with caller auth).
+  document.security = []
+  document.components = {
+    ...document.components,
+    schemas: {
+      Problem: componentSchema(ProblemSchema),
+      Session: componentSchema(SessionSchema),
+      Health: componentSchema(HealthSchema)
+    },
+    headers: HEADERS as unknown as Record<string, OpenAPI.HeaderObject>
+  }
+  return document
+}
+
+/** A route serving GET and HEAD shares one operationId; HEAD gets its own, and its responses lose their bodies. */
+function describeAsHead (operation: Operation): void {
+  operation.operationId = operation.operationId?.replace(/^get/, 'head')
+  operation.summary = `${operation.summary ?? ''}: status and headers only`
+  for (const response of Object.values(operation.responses ?? {})) delete (response as OpenAPI.ResponseObject).content
+}
+
+interface Operation {
+  operationId?: string
+  summary?: string
+  requestBody?: OpenAPI.RequestBodyObject
+  responses?: OpenAPI.ResponsesObject
+}
+
+/** The document as YAML, without the anchors and aliases YAML would use for repeated objects. */
+export function toYaml (document: OpenAPI.Document): string {
+  return YAML.stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 })
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The service's OpenAPI 3.1 document, complete. */
+    openapiDocument: () => OpenAPI.Document
+  }
+}
+
+/** Collects the routes' `config.openapi` as they are registered; call before registering them. */
+export function collectOperations (app: FastifyInstance): Map<string, OperationSpec> {
+  const operations = new Map<string, OperationSpec>()
+  app.addHook('onRoute', (route) => {
+    const operationId = (route.schema as { operationId?: string } | undefined)?.operationId
+    const spec = route.config?.openapi
+    if (operationId !== undefined && spec !== undefined) operations.set(operationId, spec)
+  })
+  return operations
+}
