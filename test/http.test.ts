@@ -28,7 +28,7 @@ t.test('a known route with another method gets 405 and an Allow header', async (
     const res = await app.inject({ method, url })
     t.equal(res.statusCode, 405, `${method} ${url}`)
     t.equal(res.headers.allow, allow)
-    t.match(res.json(), { type: 'urn:cache-service:problem:method-not-allowed', status: 405 })
+    if (method !== 'HEAD') t.match(res.json(), { type: 'urn:cache-service:problem:method-not-allowed', status: 405 })
   }
 })
 
