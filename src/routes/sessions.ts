@@ -141,6 +141,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       summary: 'Merge a JSON merge patch into the session data, atomically',
       tags: ['sessions'],
       operationId: 'patchSession',
+      consumes: [MERGE_PATCH_TYPE],
       params: SessionParamsSchema,
       headers: ConditionalHeadersSchema,
       body: SessionPatchSchema
