@@ -55,7 +55,7 @@ async function requestsPerSecond (url, options = {}) {
 }
 
 async function measureService (env) {
-  const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent', ...env }))
+  const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent', AUTH_MODE: 'none', RATE_LIMIT_MAX: '0', ...env }))
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   try {
     await fetch(`${base}/cache/bench`, { method: 'PUT', body: VALUE })
@@ -101,7 +101,7 @@ async function settledMemory () {
 /** Heap and buffer memory held per 1 KiB entry in the memory store, filled through inject (no sockets). */
 async function heapPerEntryKiB () {
   const entries = 20_000
-  const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent' }))
+  const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0' }))
   await app.ready()
   const before = await settledMemory()
   for (let i = 0; i < entries; i++) {

@@ -9,7 +9,10 @@ import { trackRouteMethods } from './http/method-not-allowed.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
 import { loggerOptions, redactUrl } from './logger.js'
 import { REDIS_STARTUP_TIMEOUT_MS } from './plugins/redis-connection.js'
+import authPlugin from './plugins/auth.js'
+import metricsPlugin from './plugins/metrics.js'
 import openApiPlugin from './plugins/openapi.js'
+import protectionPlugin from './plugins/protection.js'
 import storePlugin from './plugins/store.js'
 import type { BackoffOptions } from './redis/token-schedule.js'
 import { cacheRoutes } from './routes/cache.js'
@@ -32,6 +35,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   const app = Fastify({
     logger: loggerOptions({ level: config.logLevel, pretty: options.prettyLogs, stream: options.logStream }),
     genReqId: requestIdOf,
+    trustProxy: trustProxyOption(config.security.trustProxy),
+    // Routes that take a body set their own limit; everything else takes next to nothing.
+    bodyLimit: 16 * 1024,
     // HEAD is served where it is documented (GET /cache/:key), not everywhere GET is.
     exposeHeadRoutes: false,
     // Startup may wait for Redis for REDIS_STARTUP_TIMEOUT_MS; avvio must not give up on the plugin first.
@@ -56,14 +62,23 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.addHook('onRequest', async (request, reply) => { reply.header(REQUEST_ID_HEADER, request.id) })
   closeConnectionsOnDrain(app)
 
-  const addMethodNotAllowedRoutes = trackRouteMethods(app)
+  // With CORS on, its plugin answers OPTIONS (preflight) everywhere, so OPTIONS is not a 405.
+  const addMethodNotAllowedRoutes = trackRouteMethods(app, { cors: config.security.corsOrigins !== undefined })
 
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
+  await app.register(metricsPlugin)
   await app.register(storePlugin, { config, credential: options.credential, tokenBackoff: options.tokenBackoff })
+  await app.register(authPlugin, { auth: config.security.auth })
+  await app.register(protectionPlugin, { security: config.security, keyPrefix: config.keyPrefix })
   await app.register(healthRoutes)
-  await app.register(cacheRoutes, { prefix: '/cache', ...config.cache })
+  await app.register(cacheRoutes, { prefix: '/cache', ...config.cache, keyIsolation: config.security.keyIsolation })
   await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions })
 
   addMethodNotAllowedRoutes()
   return app
+}
+
+/** A hop count trusts that many proxies in front of the service; Fastify takes it as a function. */
+function trustProxyOption (trust: boolean | number | string[]) {
+  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust
 }

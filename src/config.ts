@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { boolean, integer, oneOf, text } from './config/env.js'
 import { redisConfigFrom, RedisEnvShape, type RedisConfig } from './config/redis.js'
+import { securityConfigFrom, SecurityEnvShape, type SecurityConfig } from './config/security.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const TTL_MAX = 2 ** 31 - 1
@@ -21,18 +22,21 @@ const EnvSchema = z.object({
   REDIS_COMMAND_TIMEOUT_MS: integer(1, 600_000, 1000),
   SHUTDOWN_GRACE_MS: integer(1, 3_600_000, 10_000),
   DOCS_ENABLED: boolean(true),
-  ...RedisEnvShape
+  ...RedisEnvShape,
+  ...SecurityEnvShape
 }).transform((env, ctx) => {
   const issue = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message })
   if (env.CACHE_DEFAULT_TTL_SECONDS > env.CACHE_MAX_TTL_SECONDS) {
     issue('CACHE_DEFAULT_TTL_SECONDS', 'must not exceed CACHE_MAX_TTL_SECONDS')
   }
+  const redis = redisConfigFrom(env, issue)
   const config: Config = {
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     keyPrefix: env.KEY_PREFIX,
-    redis: redisConfigFrom(env, issue),
+    redis,
+    security: securityConfigFrom(env, redis !== undefined, issue),
     cache: {
       defaultTtlSeconds: env.CACHE_DEFAULT_TTL_SECONDS,
       maxTtlSeconds: env.CACHE_MAX_TTL_SECONDS,
@@ -58,6 +62,7 @@ export interface Config {
   readonly logLevel: LogLevel
   /** undefined selects the embedded memory store. */
   readonly redis: RedisConfig | undefined
+  readonly security: SecurityConfig
   readonly keyPrefix: string
   readonly cache: {
     readonly defaultTtlSeconds: number

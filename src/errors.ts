@@ -14,6 +14,9 @@ export const PreconditionFailedError = createError<[string]>('CS_PRECONDITION_FA
 export const BadRequestError = createError<[string]>('CS_BAD_REQUEST', '%s', 400)
 export const PayloadTooLargeError = createError<[string]>('CS_PAYLOAD_TOO_LARGE', '%s', 413)
 export const UnsupportedMediaTypeError = createError<[string]>('CS_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
+export const UnauthorizedError = createError<[string]>('CS_UNAUTHORIZED', '%s', 401)
+export const ForbiddenError = createError<[string]>('CS_FORBIDDEN', '%s', 403)
+export const RateLimitedError = createError<[string]>('CS_RATE_LIMITED', '%s', 429)
 export const StoreUnavailableError = createError<[detail: string, options?: { cause: unknown }]>(
   'CS_STORE_UNAVAILABLE', '%s', 503)
 
@@ -28,6 +31,10 @@ export const PROBLEM_TYPES: Readonly<Record<string, { slug: string, title: strin
   CS_PAYLOAD_TOO_LARGE: { slug: 'payload-too-large', title: 'The request body is too large' },
   CS_UNSUPPORTED_MEDIA_TYPE: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
   CS_STORE_UNAVAILABLE: { slug: 'store-unavailable', title: 'The store is unavailable' },
+  CS_UNAUTHORIZED: { slug: 'unauthorized', title: 'Authentication is required' },
+  CS_FORBIDDEN: { slug: 'forbidden', title: 'The caller lacks the scope this needs' },
+  CS_RATE_LIMITED: { slug: 'rate-limited', title: 'Too many requests' },
+  FST_UNDER_PRESSURE: { slug: 'overloaded', title: 'The service is overloaded' },
   FST_ERR_CTP_BODY_TOO_LARGE: { slug: 'payload-too-large', title: 'The request body is too large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { slug: 'bad-request', title: 'The request is malformed' },
@@ -92,6 +99,12 @@ export function problemErrorHandler (error: FastifyError, request: FastifyReques
     request.log.warn({ cause: describeCause(error.cause) }, 'store unavailable')
     reply.header('retry-after', String(RETRY_AFTER_SECONDS))
     return sendProblem(reply, problem(error.code, 503, error.message))
+  }
+  if (status === 503) {
+    // Overload (under-pressure) and the like: the caller should come back shortly, and be told when.
+    if (!reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+    request.log.warn({ code: error.code }, 'service unavailable')
+    return sendProblem(reply, problem(error.code, 503, 'The service is overloaded; retry shortly'))
   }
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed')

@@ -1,6 +1,7 @@
 // Process entry: read the configuration, build the app, listen, and shut down gracefully on a signal.
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
+import { buildMetricsServer } from './metrics-server.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 
 let config: Config
@@ -14,16 +15,22 @@ try {
 }
 
 const app = await buildApp(config, { prettyLogs: process.stdout.isTTY === true })
+const metricsServer = config.security.metrics.enabled ? buildMetricsServer(app) : undefined
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ signal, err }) => {
   if (err !== undefined) app.log.error({ err }, 'closing after an unexpected error')
   else app.log.info({ signal }, 'shutting down: finishing in-flight requests')
   // Stops accepting, lets in-flight requests finish, then runs the onClose hooks that quit Redis.
   await app.close()
+  await metricsServer?.close()
 })
 
 try {
   await app.listen({ port: config.port, host: config.host })
+  if (metricsServer !== undefined) {
+    const address = await metricsServer.listen({ port: config.security.metrics.port, host: config.host })
+    app.log.info(`metrics at ${address}/metrics`)
+  }
 } catch (err) {
   app.log.fatal({ err }, 'could not start listening')
   process.exit(1)

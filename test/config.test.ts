@@ -1,6 +1,12 @@
 // Configuration: defaults, validation that names the variable, and secrets that are never echoed.
 import t from 'tap'
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../src/config.js'
+
+/** With Redis configured, AUTH_MODE must be chosen; these tests are about other variables. */
+const load = (env: Record<string, string>) => loadConfig({ AUTH_MODE: 'none', ...env })
 
 t.test('an empty environment gives the documented defaults, frozen', async (t) => {
   const config = loadConfig({})
@@ -14,13 +20,22 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
     redisCommandTimeoutMs: 1000,
     shutdownGraceMs: 10_000,
-    docsEnabled: true
+    docsEnabled: true,
+    security: {
+      auth: { mode: 'none' },
+      keyIsolation: 'none',
+      rateLimit: { max: 1000, windowMs: 60_000 },
+      corsOrigins: undefined,
+      trustProxy: false,
+      metrics: { enabled: true, port: 9090 },
+      maxEventLoopDelayMs: 1000
+    }
   })
-  t.ok(Object.isFrozen(config) && Object.isFrozen(config.cache) && Object.isFrozen(config.sessions))
+  t.ok(Object.isFrozen(config) && Object.isFrozen(config.cache) && Object.isFrozen(config.security.auth))
 })
 
 t.test('values are parsed, and an empty string counts as unset', async (t) => {
-  const config = loadConfig({
+  const config = load({
     PORT: '9000',
     LOG_LEVEL: 'debug',
     REDIS_URL: 'rediss://cache.example:6380',
@@ -66,49 +81,84 @@ t.test('every bad variable is named at once', async (t) => {
 })
 
 t.test('a secret in a bad value is not echoed', async (t) => {
-  const err = t.throws(() => loadConfig({ REDIS_URL: 'http://admin:hunter2@cache:6379' })) as ConfigError
+  const err = t.throws(() => load({ REDIS_URL: 'http://admin:hunter2@cache:6379' })) as ConfigError
   t.match(err.message, /REDIS_URL/)
   t.notMatch(err.message, /hunter2/)
 })
 
 t.test('Redis: a URL, or host, port and TLS, and the ports Azure uses by default', async (t) => {
-  t.same(loadConfig({ REDIS_URL: 'redis://cache:6390/2' }).redis,
+  t.same(load({ REDIS_URL: 'redis://cache:6390/2' }).redis,
     { nodes: [{ host: 'cache', port: 6390 }], cluster: false, db: 2, tls: undefined, auth: { mode: 'none' } })
-  t.same(loadConfig({ REDIS_HOST: 'cache.redis.cache.windows.net', REDIS_TLS: 'true' }).redis?.nodes,
+  t.same(load({ REDIS_HOST: 'cache.redis.cache.windows.net', REDIS_TLS: 'true' }).redis?.nodes,
     [{ host: 'cache.redis.cache.windows.net', port: 6380 }], 'TLS defaults to 6380')
-  t.same(loadConfig({ REDIS_HOST: 'managed.redis.azure.net', REDIS_PORT: '10000', REDIS_TLS: '1' }).redis?.nodes,
+  t.same(load({ REDIS_HOST: 'managed.redis.azure.net', REDIS_PORT: '10000', REDIS_TLS: '1' }).redis?.nodes,
     [{ host: 'managed.redis.azure.net', port: 10000 }])
-  t.same(loadConfig({ REDIS_URL: 'redis://[::1]:7000' }).redis?.nodes, [{ host: '::1', port: 7000 }])
+  t.same(load({ REDIS_URL: 'redis://[::1]:7000' }).redis?.nodes, [{ host: '::1', port: 7000 }])
 })
 
 t.test('Redis auth: the mode follows what is set, and contradictions are refused', async (t) => {
-  t.same(loadConfig({ REDIS_URL: 'rediss://user:p%40ss@cache:6380' }).redis?.auth,
+  t.same(load({ REDIS_URL: 'rediss://user:p%40ss@cache:6380' }).redis?.auth,
     { mode: 'password', username: 'user', password: 'p@ss' }, 'a password in the URL')
-  t.same(loadConfig({ REDIS_URL: 'redis://cache', REDIS_PASSWORD: 'key' }).redis?.auth,
+  t.same(load({ REDIS_URL: 'redis://cache', REDIS_PASSWORD: 'key' }).redis?.auth,
     { mode: 'password', username: undefined, password: 'key' })
-  t.same(loadConfig({ REDIS_URL: 'redis://cache', REDIS_AUTH: 'entra' }).redis?.auth,
+  t.same(load({ REDIS_URL: 'redis://cache', REDIS_AUTH: 'entra' }).redis?.auth,
     { mode: 'entra', scope: 'https://redis.azure.com/.default', username: undefined })
-  t.throws(() => loadConfig({ REDIS_URL: 'redis://cache', REDIS_AUTH: 'password' }), { message: /REDIS_PASSWORD: must be set/ })
-  t.throws(() => loadConfig({ REDIS_URL: 'redis://:key@cache', REDIS_AUTH: 'entra' }), { message: /REDIS_AUTH: entra takes no password/ })
-  t.throws(() => loadConfig({ REDIS_URL: 'redis://cache', REDIS_PASSWORD: 'a', REDIS_PASSWORD_FILE: '/etc/hostname' }),
+  t.throws(() => load({ REDIS_URL: 'redis://cache', REDIS_AUTH: 'password' }), { message: /REDIS_PASSWORD: must be set/ })
+  t.throws(() => load({ REDIS_URL: 'redis://:key@cache', REDIS_AUTH: 'entra' }), { message: /REDIS_AUTH: entra takes no password/ })
+  t.throws(() => load({ REDIS_URL: 'redis://cache', REDIS_PASSWORD: 'a', REDIS_PASSWORD_FILE: '/etc/hostname' }),
     { message: /REDIS_PASSWORD_FILE: must not be set together/ })
-  const missing = t.throws(() => loadConfig({ REDIS_URL: 'redis://cache', REDIS_PASSWORD_FILE: '/nonexistent/key' })) as Error
+  const missing = t.throws(() => load({ REDIS_URL: 'redis://cache', REDIS_PASSWORD_FILE: '/nonexistent/key' })) as Error
   t.match(missing.message, /REDIS_PASSWORD_FILE: cannot read the file \(ENOENT\)/)
-  t.ok(loadConfig({ REDIS_URL: 'redis://cache', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }), 'a CA file is read only for TLS')
-  t.throws(() => loadConfig({ REDIS_URL: 'rediss://cache', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }),
+  t.ok(load({ REDIS_URL: 'redis://cache', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }), 'a CA file is read only for TLS')
+  t.throws(() => load({ REDIS_URL: 'rediss://cache', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }),
     { message: /REDIS_TLS_CA_FILE: cannot read the file/ })
 })
 
 t.test('Redis cluster: seed nodes from REDIS_CLUSTER_NODES or the URL', async (t) => {
-  const config = loadConfig({ REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2,[fd00::3]:7002' })
+  const config = load({ REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2,[fd00::3]:7002' })
   t.same(config.redis?.nodes, [
     { host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 6379 }, { host: 'fd00::3', port: 7002 }
   ])
   t.equal(config.redis?.cluster, true)
-  t.same(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://cache:10000' }).redis?.nodes, [{ host: 'cache', port: 10000 }])
-  t.throws(() => loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://cache/3' }),
+  t.same(load({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://cache:10000' }).redis?.nodes, [{ host: 'cache', port: 10000 }])
+  t.throws(() => load({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://cache/3' }),
     { message: /REDIS_URL: must not select a database/ })
-  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:b:c' }),
+  t.throws(() => load({ REDIS_CLUSTER_NODES: 'a:b:c' }),
     { message: /REDIS_CLUSTER_NODES: must be a comma-separated/ })
-  t.throws(() => loadConfig({ REDIS_CLUSTER: 'yes' }), { message: /REDIS_CLUSTER: must be true or false/ })
+  t.throws(() => load({ REDIS_CLUSTER: 'yes' }), { message: /REDIS_CLUSTER: must be true or false/ })
+})
+
+t.test('AUTH_MODE: none only by default for the embedded store; with Redis it must be chosen', async (t) => {
+  t.same(loadConfig({}).security.auth, { mode: 'none' })
+  t.throws(() => loadConfig({ REDIS_URL: 'redis://cache' }), { message: /AUTH_MODE: must be set/ })
+  t.throws(() => loadConfig({ AUTH_MODE: 'jwt' }),
+    { message: /JWT_ISSUER: must be set[\s\S]*JWT_AUDIENCE: must be set/ })
+  t.same(loadConfig({ AUTH_MODE: 'jwt', JWT_ISSUER: 'https://issuer.example/v2.0', JWT_AUDIENCE: 'api://a, b' }).security.auth,
+    { mode: 'jwt', issuer: 'https://issuer.example/v2.0', audiences: ['api://a', 'b'], clockSkewSeconds: 60 })
+})
+
+t.test('API keys come from a JSON or YAML file or variable, as hashes with names and scopes', async (t) => {
+  const hash = 'a'.repeat(64)
+  const yaml = `keys:\n  - name: orders\n    sha256: ${hash}\n    scopes: [cache:read, cache:write]\n`
+  const file = join(tmpdir(), `api-keys-${process.pid}.yaml`)
+  writeFileSync(file, yaml)
+  const expected = { mode: 'api-key', keys: [{ name: 'orders', sha256: hash, scopes: ['cache:read', 'cache:write'] }] }
+  t.same(loadConfig({ AUTH_MODE: 'api-key', API_KEYS_FILE: file }).security.auth, expected)
+  t.same(loadConfig({ AUTH_MODE: 'api-key', API_KEYS: JSON.stringify(expected.keys) }).security.auth, expected)
+  t.throws(() => loadConfig({ AUTH_MODE: 'api-key' }), { message: /API_KEYS_FILE: or API_KEYS must be set/ })
+  const clearKey = '[{"name":"x","sha256":"clear-key","scopes":["admin"]}]'
+  t.throws(() => loadConfig({ AUTH_MODE: 'api-key', API_KEYS: clearKey }),
+    { message: /API_KEYS: must list keys/ })
+  t.throws(() => loadConfig({ AUTH_MODE: 'api-key', API_KEYS: `[{"name":"x","sha256":"${hash}","scopes":["root"]}]` }),
+    { message: /API_KEYS: must list keys/ })
+})
+
+t.test('trust proxy, CORS and the rate limit', async (t) => {
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).security.trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).security.trustProxy, 2)
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).security.trustProxy, ['10.0.0.0/8', '127.0.0.1'])
+  t.same(loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).security.corsOrigins,
+    ['https://a.example', 'https://b.example'])
+  t.same(loadConfig({ RATE_LIMIT_MAX: '10', RATE_LIMIT_WINDOW_MS: '1000' }).security.rateLimit,
+    { max: 10, windowMs: 1000 })
 })

@@ -24,7 +24,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const admin = redis.admin()
     const port = await freePort()
     const server = startServerProcess({
-      PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redis.url, SHUTDOWN_GRACE_MS: '5000'
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redis.url,
+      AUTH_MODE: 'none',
+      METRICS_PORT: String(await freePort()),
+      SHUTDOWN_GRACE_MS: '5000'
     })
     t.teardown(() => { server.child.kill('SIGKILL') })
     await server.logged('Server listening')

@@ -7,7 +7,7 @@ import { MethodNotAllowedError } from '../errors.js'
  * Starts collecting the app's routes. Call the returned function once every route is registered:
  * it adds the 405 routes.
  */
-export function trackRouteMethods (app: FastifyInstance): () => void {
+export function trackRouteMethods (app: FastifyInstance, { cors = false } = {}): () => void {
   const methodsByUrl = new Map<string, Set<string>>()
   let done = false
   app.addHook('onRoute', (route) => {
@@ -22,7 +22,8 @@ export function trackRouteMethods (app: FastifyInstance): () => void {
     for (const [url, methods] of methodsByUrl) {
       const allow = [...methods].sort().join(', ')
       app.route({
-        method: app.supportedMethods.filter((method) => !methods.has(method)) as HTTPMethods[],
+        method: app.supportedMethods
+          .filter((method) => !methods.has(method) && !(cors && method === 'OPTIONS')) as HTTPMethods[],
         url,
         schema: { hide: true },
         handler: async (request, reply) => {

@@ -1,5 +1,7 @@
 // The /cache/:key resource: opaque bytes with a media type, a TTL, a strong ETag and RFC 9110 preconditions.
+import { createHash } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { Caller } from '../auth/caller.js'
 import { NotFoundError, PreconditionFailedError } from '../errors.js'
 import { evaluatePreconditions } from '../http/conditional.js'
 import { entityTagOf } from '../http/entity-tag.js'
@@ -11,6 +13,8 @@ export interface CacheRoutesOptions {
   defaultTtlSeconds: number
   maxTtlSeconds: number
   maxValueBytes: number
+  /** caller: each caller's keys live in a namespace of its own, so no caller can read another's entries. */
+  keyIsolation: 'none' | 'caller'
 }
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
@@ -19,6 +23,11 @@ const notFound = () => new NotFoundError('There is no cache entry for this key')
 const preconditionFailed = () => new PreconditionFailedError('The entry does not match the preconditions')
 
 export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app, limits) => {
+  // A fixed-length hash of the caller's id, so that no caller id and key can spell another caller's namespace.
+  const storeKey = (caller: Caller, key: string) => limits.keyIsolation === 'caller'
+    ? `${createHash('sha256').update(caller.id).digest('hex').slice(0, 32)}/${key}`
+    : key
+
   // Values are opaque: whatever the media type, the body is kept as the exact bytes that were sent.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.maxValueBytes }, (_request, body, done) => {
@@ -37,6 +46,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       headers: ConditionalHeadersSchema
     },
     config: {
+      scope: 'cache:read',
       openapi: {
         responses: {
           200: { description: 'The stored bytes, in their media type', headers: CACHE_HEADERS, body: { binary: true } },
@@ -46,7 +56,8 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       }
     },
     handler: async (request, reply) => {
-      const entry = await app.cacheStore.get(request.params.key)
+      const entry = await app.cacheStore.get(storeKey(request.caller, request.params.key))
+      app.metrics.cacheLookups.inc({ result: entry === undefined ? 'miss' : 'hit' })
       if (entry === undefined) throw notFound()
 
       // Rounded down, so a downstream cache never believes the entry outlives its Redis key.
@@ -71,6 +82,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       headers: ConditionalHeadersSchema
     },
     config: {
+      scope: 'cache:write',
       openapi: {
         requestBody: {
           description: 'The value: any bytes, kept exactly, with their Content-Type (application/octet-stream if none)',
@@ -89,7 +101,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     const value = (request.body as Buffer | undefined) ?? Buffer.alloc(0)
     const contentType = request.headers['content-type'] ?? DEFAULT_CONTENT_TYPE
     const etag = entityTagOf(contentType, value)
-    const result = await app.cacheStore.put(request.params.key, {
+    const result = await app.cacheStore.put(storeKey(request.caller, request.params.key), {
       value,
       contentType,
       etag,
@@ -109,10 +121,11 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       headers: ConditionalHeadersSchema
     },
     config: {
+      scope: 'cache:write',
       openapi: { responses: { 204: { description: 'Removed' }, ...problems(400, 404, 412, 503) } }
     }
   }, async (request, reply) => {
-    const result = await app.cacheStore.delete(request.params.key, {
+    const result = await app.cacheStore.delete(storeKey(request.caller, request.params.key), {
       ifMatch: request.headers['if-match'],
       ifNoneMatch: request.headers['if-none-match']
     })

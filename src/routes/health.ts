@@ -5,12 +5,17 @@ import { problems } from '../openapi/responses.js'
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/healthz', {
     schema: { summary: 'Liveness: the process is running', tags: ['health'], operationId: 'getHealth' },
-    config: { openapi: { responses: { 200: { description: 'The process runs', body: { json: 'Health' } } } } }
+    config: {
+      // Probes come every few seconds from the platform itself; they are never rate-limited.
+      rateLimit: false,
+      openapi: { responses: { 200: { description: 'The process runs', body: { json: 'Health' } } } }
+    }
   }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
     schema: { summary: 'Readiness: the store answers', tags: ['health'], operationId: 'getReadiness' },
     config: {
+      rateLimit: false,
       openapi: {
         responses: { 200: { description: 'The store answers', body: { json: 'Health' } }, ...problems(503) }
       }

@@ -52,6 +52,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       body: WriteSchema
     },
     config: {
+      scope: 'sessions:write',
       openapi: {
         responses: {
           201: { description: 'Created', headers: [...SESSION_HEADERS, 'Location'], body: SESSION_BODY },
@@ -90,6 +91,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       body: WriteSchema
     },
     config: {
+      scope: 'sessions:write',
       openapi: {
         responses: {
           200: { description: 'Replaced', headers: SESSION_HEADERS, body: SESSION_BODY },
@@ -121,6 +123,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       querystring: SessionReadQuerySchema
     },
     config: {
+      scope: 'sessions:read',
       openapi: {
         responses: {
           200: { description: 'The session', headers: SESSION_HEADERS, body: SESSION_BODY },
@@ -147,6 +150,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       body: SessionPatchSchema
     },
     config: {
+      scope: 'sessions:write',
       openapi: {
         responses: {
           200: { description: 'Patched', headers: SESSION_HEADERS, body: SESSION_BODY },
@@ -179,6 +183,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       headers: ConditionalHeadersSchema
     },
     config: {
+      scope: 'sessions:write',
       openapi: { responses: { 204: { description: 'Ended' }, ...problems(400, 404, 412, 503) } }
     }
   }, async (request, reply) => {

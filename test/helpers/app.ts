@@ -15,7 +15,7 @@ export interface TestAppOptions {
 }
 
 export async function buildTestApp (t: Teardown, { env = {}, logs }: TestAppOptions = {}): Promise<FastifyInstance> {
-  const config = loadConfig({ LOG_LEVEL: logs === undefined ? 'silent' : 'debug', ...env })
+  const config = loadConfig({ LOG_LEVEL: logs === undefined ? 'silent' : 'debug', AUTH_MODE: 'none', ...env })
   const app = await buildApp(config, logs === undefined ? {} : { logStream: logs.stream })
   t.teardown(() => app.close())
   holdToDocument(app)

@@ -64,7 +64,7 @@ t.test('with Entra ID: the token\'s identity and expiry are shown, never the tok
   })
   stand.in = await EntraRedis.start(t, [server], credential.oid)
   const lines: string[] = []
-  const passed = await checkRedis(loadConfig({ REDIS_URL: server.url, REDIS_AUTH: 'entra' }), {
+  const passed = await checkRedis(loadConfig({ AUTH_MODE: 'none', REDIS_URL: server.url, REDIS_AUTH: 'entra' }), {
     credential, print: (line) => lines.push(line)
   })
   t.ok(passed, lines.join('\n'))

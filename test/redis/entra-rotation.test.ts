@@ -12,6 +12,7 @@ import { startRedis } from '../helpers/redis-server.js'
 
 const SCOPE = 'https://redis.azure.com/.default'
 const FAST_BACKOFF = { baseDelayMs: 50, maxDelayMs: 300 }
+const BASE_ENV = { LOG_LEVEL: 'silent', AUTH_MODE: 'none', RATE_LIMIT_MAX: '0' }
 const SESSION = '/sessions/load-session-id-0000001'
 const JSON_TYPE = { 'content-type': 'application/json' }
 const PATCH_TYPE = { 'content-type': 'application/merge-patch+json' }
@@ -27,7 +28,8 @@ async function setUp (t: Test, options: Omit<FakeEntraOptions, 'onIssue'>) {
 }
 
 async function entraApp (t: Test, url: string, credential: FakeEntraCredential): Promise<FastifyInstance> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: url, REDIS_AUTH: 'entra' })
+  // The load here is far above any sane rate limit, which has tests of its own.
+  const config = loadConfig({ ...BASE_ENV, REDIS_URL: url, REDIS_AUTH: 'entra' })
   const app = await buildApp(config, { credential, tokenBackoff: FAST_BACKOFF })
   t.teardown(() => app.close())
   return app
@@ -141,7 +143,7 @@ t.test('startup fails clearly without a token, or when Redis refuses it', async 
 t.test('REDIS_ENTRA_USERNAME overrides the oid claim', async (t) => {
   const { server, credential } = await setUp(t, { lifetimeMs: 60_000 })
   const config = loadConfig({
-    LOG_LEVEL: 'silent', REDIS_URL: server.url, REDIS_AUTH: 'entra', REDIS_ENTRA_USERNAME: 'someone-else'
+    ...BASE_ENV, REDIS_URL: server.url, REDIS_AUTH: 'entra', REDIS_ENTRA_USERNAME: 'someone-else'
   })
   await t.rejects(buildApp(config, { credential }), /WRONGPASS/, 'the username is the one configured')
   t.equal(credential.issued.length, 1, 'one token was asked for')

@@ -1,0 +1,30 @@
+// API keys: the caller sends `Authorization: Bearer <key>`; we hold only each key's SHA-256, its name and its
+// scopes. Every configured key is compared, in constant time, so neither a match nor its position leaks.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { ApiKeyEntry } from '../config/security.js'
+import type { Caller } from './caller.js'
+
+export class ApiKeyVerifier {
+  readonly #keys: Array<{ digest: Buffer, caller: Caller }>
+
+  constructor (entries: ApiKeyEntry[]) {
+    this.#keys = entries.map(({ name, sha256, scopes }) => ({
+      digest: Buffer.from(sha256, 'hex'),
+      caller: { id: name, scopes: new Set(scopes) }
+    }))
+  }
+
+  verify (presented: string): Caller | undefined {
+    const digest = createHash('sha256').update(presented).digest()
+    let found: Caller | undefined
+    for (const key of this.#keys) {
+      if (timingSafeEqual(digest, key.digest)) found = key.caller
+    }
+    return found
+  }
+}
+
+/** The configuration entry for a new key: what `npm run api-key` prints. */
+export function hashApiKey (key: string): string {
+  return createHash('sha256').update(key).digest('hex')
+}
