@@ -51,15 +51,15 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
       pathItem[method] = operation
       const spec = operations.get(operation.operationId ?? '')
       if (spec === undefined) throw new Error(`operation ${operation.operationId ?? method} declares no responses`)
-      operation.responses = toOpenApiResponses(spec.responses)
+      operation.responses = toOpenApiResponses(spec)
+      operation.security = spec.scope === undefined ? [] : [{ bearerAuth: [spec.scope] }]
       if (spec.requestBody !== undefined) operation.requestBody = spec.requestBody
       if (method === 'head') describeAsHead(operation)
     }
   }
   // The service answers at the origin it is reached on, wherever that is mounted.
   document.servers = [{ url: '/', description: 'The service itself' }]
-  // Until callers authenticate, no operation requires anything (the security schemes come with caller auth).
-  document.security = []
+  document.security = [{ bearerAuth: [] }]
   document.components = {
     ...document.components,
     schemas: {
@@ -67,7 +67,15 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
       Session: componentSchema(SessionSchema),
       Health: componentSchema(HealthSchema)
     },
-    headers: HEADERS as unknown as Record<string, OpenAPI.HeaderObject>
+    headers: HEADERS as unknown as Record<string, OpenAPI.HeaderObject>,
+    securitySchemes: {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'Per AUTH_MODE: an API key, or a Microsoft Entra ID (or other OIDC) access token whose roles or ' +
+          'scp claims grant the scope: cache:read, cache:write, sessions:read, sessions:write or admin (all of them)'
+      }
+    }
   }
   return document
 }
@@ -81,6 +89,7 @@ function describeAsHead (operation: Operation): void {
 
 interface Operation {
   operationId?: string
+  security?: Array<Record<string, string[]>>
   summary?: string
   requestBody?: OpenAPI.RequestBodyObject
   responses?: OpenAPI.ResponsesObject
@@ -104,7 +113,8 @@ export function collectOperations (app: FastifyInstance): Map<string, OperationS
   app.addHook('onRoute', (route) => {
     const operationId = (route.schema as { operationId?: string } | undefined)?.operationId
     const spec = route.config?.openapi
-    if (operationId !== undefined && spec !== undefined) operations.set(operationId, spec)
+    if (operationId === undefined || spec === undefined) return
+    operations.set(operationId, { ...spec, scope: route.config?.scope })
   })
   return operations
 }

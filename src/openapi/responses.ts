@@ -15,6 +15,13 @@ export const HEADERS = {
   Location: { description: 'The path of the created session', schema: { type: 'string' } },
   'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } },
   'Accept-Patch': { description: 'The media type PATCH takes', schema: { type: 'string' } },
+  'WWW-Authenticate': {
+    description: 'The Bearer challenge, with error and scope when they apply',
+    schema: { type: 'string' }
+  },
+  'RateLimit-Limit': { description: 'Requests allowed per window', schema: { type: 'integer' } },
+  'RateLimit-Remaining': { description: 'Requests left in the window', schema: { type: 'integer' } },
+  'RateLimit-Reset': { description: 'Seconds until the window resets', schema: { type: 'integer' } },
   'X-Request-Id': { description: 'The request id: the one sent, if usable, or a new one', schema: { type: 'string' } }
 } as const satisfies Record<string, OpenAPI.HeaderObject>
 
@@ -29,6 +36,8 @@ export interface ResponseSpec {
 
 export interface OperationSpec {
   responses: Record<number, ResponseSpec>
+  /** The scope the route requires (from `config.scope`); the operation is open without one. */
+  scope?: string
   /** For a body the route schemas cannot describe, such as raw bytes of any media type. */
   requestBody?: OpenAPI.RequestBodyObject
 }
@@ -43,28 +52,42 @@ declare module 'fastify' {
 const PROBLEMS: Record<number, string> = {
   400: 'The request is not valid; nothing was changed',
   404: 'Not found',
+  401: 'No valid bearer credential was sent',
+  403: 'The credential lacks the scope this operation needs',
   412: 'A precondition (If-Match, If-None-Match) failed; nothing was changed',
   413: 'The body is too large; nothing was changed',
   415: 'The body is not of a media type the operation takes; nothing was changed',
+  429: 'The caller sent too many requests; retry after Retry-After',
   500: "An internal error; the details are in the service's log",
-  503: 'The store did not answer in time, or its credentials expired; retry after Retry-After'
+  503: 'The service is overloaded, or the store did not answer in time; retry after Retry-After'
 }
 
-/** Problem responses for these statuses (a 503 carries Retry-After). */
+const PROBLEM_HEADERS: Record<number, HeaderName[]> = {
+  401: ['WWW-Authenticate'],
+  403: ['WWW-Authenticate'],
+  429: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+  503: ['Retry-After']
+}
+
+/** Problem responses for these statuses, with the headers each carries. */
 export function problems (...statuses: number[]): Record<number, ResponseSpec> {
   return Object.fromEntries(statuses.map((status) => [status, {
     description: PROBLEMS[status] ?? 'A problem',
     body: { problem: true },
-    ...(status === 503 && { headers: ['Retry-After'] as HeaderName[] })
+    ...(PROBLEM_HEADERS[status] !== undefined && { headers: PROBLEM_HEADERS[status] })
   }]))
 }
 
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json'
 
-/** OpenAPI responses for a spec; every response carries X-Request-Id, every operation may answer 500. */
-export function toOpenApiResponses (responses: Record<number, ResponseSpec>): OpenAPI.ResponsesObject {
-  const all = { ...problems(500), ...responses }
-  return Object.fromEntries(Object.entries(all).map(([status, spec]) => {
+/**
+ * OpenAPI responses for an operation. Every response carries X-Request-Id; every operation may answer 500 and
+ * 503 (overload); one that requires a scope may also answer 401, 403 and 429.
+ */
+export function toOpenApiResponses ({ responses, scope }: OperationSpec): OpenAPI.ResponsesObject {
+  const all = { ...responses, ...problems(500, 503), ...(scope !== undefined && problems(401, 403, 429)) }
+  const sorted = Object.entries(all).sort(([a], [b]) => Number(a) - Number(b))
+  return Object.fromEntries(sorted.map(([status, spec]) => {
     const response: OpenAPI.ResponseObject = { description: spec.description }
     response.headers = Object.fromEntries(['X-Request-Id', ...(spec.headers ?? [])]
       .map((name) => [name, { $ref: `#/components/headers/${name}` }]))
