@@ -66,7 +66,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   const addMethodNotAllowedRoutes = trackRouteMethods(app, { cors: config.security.corsOrigins !== undefined })
 
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
-  await app.register(metricsPlugin)
+  await app.register(metricsPlugin, {
+    redis: config.redis === undefined ? 'none' : config.redis.auth.mode === 'entra' ? 'entra' : 'connected'
+  })
   await app.register(storePlugin, { config, credential: options.credential, tokenBackoff: options.tokenBackoff })
   await app.register(authPlugin, { auth: config.security.auth })
   await app.register(protectionPlugin, { security: config.security, keyPrefix: config.keyPrefix })

@@ -1,10 +1,10 @@
 // Prometheus metrics, in a registry of the app's own: request durations, cache hits and misses, Redis command
 // latency and errors, Redis connection state, the Entra ID token's expiry and refresh failures, rate-limited
 // requests, and Node.js process metrics. Served by a separate listener (see metrics-server.ts).
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { redisCommandChannel, type RedisCommandEvent } from '../store/redis-scripts.js'
 
 export interface ServiceMetrics {
   registry: Registry
@@ -18,7 +18,12 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async (app) => {
+export interface MetricsOptions {
+  /** Which Redis metrics apply: none with the embedded store, token metrics only with Entra ID. */
+  redis: 'none' | 'connected' | 'entra'
+}
+
+export default fp<MetricsOptions>(async (app, { redis }) => {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
 
@@ -50,56 +55,49 @@ export default fp(async (app) => {
     })
   }
   app.decorate('metrics', metrics)
-  observeRedisCommands(registry, app)
-  observeRedisState(registry, app)
+  if (redis !== 'none') {
+    observeRedisCommands(registry, app)
+    observeRedisConnection(registry, app)
+  }
+  if (redis === 'entra') observeRedisToken(registry, app)
 }, { name: 'metrics' })
 
-/** ioredis publishes every command on diagnostics channels; its arguments are never recorded here. */
+/** Every store command, as callRedis publishes it: our own commands only, with no argument ever recorded. */
 function observeRedisCommands (registry: Registry, app: FastifyInstance): void {
   const latency = new Histogram({
     name: 'redis_command_duration_seconds',
-    help: 'Redis command latency, by command',
+    help: 'Redis command latency, failures included, by store command',
     labelNames: ['command'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry]
   })
   const errors = new Counter({
     name: 'redis_command_errors_total',
-    help: 'Redis commands that failed, by command',
+    help: 'Redis commands that failed (down, timed out, refused), by store command',
     labelNames: ['command'],
     registers: [registry]
   })
-  const started = new WeakMap<object, number>()
-  const onStart = (context: unknown) => { started.set(context as object, performance.now()) }
-  const onEnd = (context: unknown) => {
-    const begin = started.get(context as object)
-    if (begin === undefined) return
-    latency.observe({ command: commandOf(context) }, (performance.now() - begin) / 1000)
+  const onCommand = (message: unknown) => {
+    const { command, durationMs, failed } = message as RedisCommandEvent
+    latency.observe({ command }, durationMs / 1000)
+    if (failed) errors.inc({ command })
   }
-  const onError = (context: unknown) => { errors.inc({ command: commandOf(context) }) }
-  const channels = [
-    ['tracing:ioredis:command:start', onStart],
-    ['tracing:ioredis:command:asyncEnd', onEnd],
-    ['tracing:ioredis:command:error', onError]
-  ] as const
-  for (const [name, listener] of channels) subscribe(name, listener)
-  app.addHook('onClose', async () => { for (const [name, listener] of channels) unsubscribe(name, listener) })
+  redisCommandChannel.subscribe(onCommand)
+  app.addHook('onClose', async () => { redisCommandChannel.unsubscribe(onCommand) })
 }
 
-function commandOf (context: unknown): string {
-  return String((context as { command?: unknown }).command ?? 'unknown').toLowerCase()
-}
-
-/** Read at scrape time, so the values are never stale. */
-function observeRedisState (registry: Registry, app: FastifyInstance): void {
+/** Read at scrape time, so the value is never stale. */
+function observeRedisConnection (registry: Registry, app: FastifyInstance): void {
   new Gauge({ // eslint-disable-line no-new
     name: 'redis_connection_up',
-    help: '1 while the Redis client is connected and ready, 0 otherwise (absent with the embedded store)',
+    help: '1 while the Redis client is connected and ready, 0 otherwise',
     registers: [registry],
-    collect () {
-      if (app.hasDecorator('redis')) this.set(app.redis.status === 'ready' ? 1 : 0)
-    }
+    collect () { this.set(app.hasDecorator('redis') && app.redis.status === 'ready' ? 1 : 0) }
   })
+}
+
+/** The Entra ID token's state, read at scrape time from the refresher and re-authenticator. */
+function observeRedisToken (registry: Registry, app: FastifyInstance): void {
   new Gauge({ // eslint-disable-line no-new
     name: 'redis_token_expiry_timestamp_seconds',
     help: 'When the Entra ID token in use expires (REDIS_AUTH=entra)',

@@ -12,7 +12,7 @@ import { usernameFromToken } from '../redis/entra-identity.js'
 import { Reauthenticator, type ReauthenticatorStatus } from '../redis/reauthenticator.js'
 import { TokenRefresher, type TokenRefresherStatus } from '../redis/token-refresher.js'
 import type { BackoffOptions } from '../redis/token-schedule.js'
-import { unavailableOnFailure } from '../store/redis-scripts.js'
+import { callRedis } from '../store/redis-scripts.js'
 
 /** How long startup waits for Redis before giving up (Kubernetes then restarts the pod). */
 export const REDIS_STARTUP_TIMEOUT_MS = 15_000
@@ -83,7 +83,7 @@ export default fp<RedisConnectionOptions>(async (app, { redis, commandTimeoutMs,
     if (refresher !== undefined && !refresher.hasValidToken()) {
       throw new StoreUnavailableError('The Redis token has expired and could not be refreshed yet')
     }
-    await unavailableOnFailure(client.ping())
+    await callRedis('ping', client.ping())
   })
   app.decorate('redisAuthStatus', () => ({ mode: auth.mode, ...refresher?.status(), ...reauthenticator.status() }))
   app.addHook('onClose', async () => {

@@ -2,7 +2,7 @@
 import type { Cluster, Redis } from 'ioredis'
 import type { Preconditions } from '../http/conditional.js'
 import type { CacheEntry, CachePut, CacheStore, DeleteResult, PutResult } from './cache-store.js'
-import { conditionalDelete, defineScripts, encodePreconditions, unavailableOnFailure } from './redis-scripts.js'
+import { callRedis, conditionalDelete, defineScripts, encodePreconditions } from './redis-scripts.js'
 
 const PUT_RESULTS: Record<number, PutResult> = { 0: 'precondition-failed', 1: 'created', 2: 'replaced' }
 
@@ -17,14 +17,14 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async get (key: string): Promise<CacheEntry | undefined> {
-    const reply = await unavailableOnFailure(this.#redis.cacheGetBuffer(this.#prefix + key))
+    const reply = await callRedis('cacheGet', this.#redis.cacheGetBuffer(this.#prefix + key))
     if (reply === null) return undefined
     const [value, contentType, etag, ttlMs] = reply
     return { value, contentType: contentType.toString(), etag: etag.toString(), ttlMs }
   }
 
   async put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult> {
-    const reply = await unavailableOnFailure(this.#redis.cachePut(this.#prefix + key, entry.value, entry.contentType,
+    const reply = await callRedis('cachePut', this.#redis.cachePut(this.#prefix + key, entry.value, entry.contentType,
       entry.etag, entry.ttlSeconds * 1000, ...encodePreconditions(preconditions)))
     return PUT_RESULTS[reply]!
   }

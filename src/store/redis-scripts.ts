@@ -1,5 +1,6 @@
 // The Lua scripts of the Redis adapters, registered once per client, and what calling them needs:
 // the encoding of preconditions they understand, and the mapping of Redis failures to 503s.
+import { channel } from 'node:diagnostics_channel'
 import { readFileSync } from 'node:fs'
 import type { Cluster, Redis, Result } from 'ioredis'
 import { StoreUnavailableError } from '../errors.js'
@@ -43,12 +44,32 @@ export function defineScripts (redis: Redis | Cluster): void {
   }
 }
 
-/** Any failure to get an answer from Redis (down, timed out, refusing writes) is a 503 to the caller. */
-export async function unavailableOnFailure<T> (command: Promise<T>): Promise<T> {
+/** Every store command's name, duration and outcome, for the metrics plugin (or anyone) to subscribe to. */
+export const redisCommandChannel = channel('cache-service:redis:command')
+
+export interface RedisCommandEvent {
+  command: string
+  durationMs: number
+  failed: boolean
+}
+
+/**
+ * Runs one store command. Any failure to get an answer from Redis (down, timed out, refusing writes) is a 503 to
+ * the caller; every command, failed or not, is published on redisCommandChannel.
+ */
+export async function callRedis<T> (command: string, reply: Promise<T>): Promise<T> {
+  const started = performance.now()
+  let failed = false
   try {
-    return await command
+    return await reply
   } catch (err) {
+    failed = true
     throw new StoreUnavailableError('Redis did not answer in time; retry shortly', { cause: err })
+  } finally {
+    if (redisCommandChannel.hasSubscribers) {
+      const event: RedisCommandEvent = { command, durationMs: performance.now() - started, failed }
+      redisCommandChannel.publish(event)
+    }
   }
 }
 
@@ -70,6 +91,7 @@ const DELETE_RESULTS: Record<number, DeleteResult> = { '-1': 'not-found', 0: 'pr
 
 export async function conditionalDelete (redis: Redis | Cluster, key: string, preconditions: Preconditions)
   : Promise<DeleteResult> {
-  const reply = await unavailableOnFailure(redis.conditionalDelete(key, ...encodePreconditions(preconditions)))
+  const [ifMatch, ifNoneMatch] = encodePreconditions(preconditions)
+  const reply = await callRedis('conditionalDelete', redis.conditionalDelete(key, ifMatch, ifNoneMatch))
   return DELETE_RESULTS[reply]!
 }

@@ -1,0 +1,53 @@
+// /metrics, on its own listener, after some traffic: what operators graph and alert on.
+import { setTimeout as sleep } from 'node:timers/promises'
+import t from 'tap'
+import { buildMetricsServer } from '../../src/metrics-server.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis-server.js'
+
+t.test('requests, cache hits and misses, Redis commands and connection, process metrics', async (t) => {
+  const redis = await startRedis(t)
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url } })
+  await app.inject({ method: 'PUT', url: '/cache/secret-key-name', payload: 'v' })
+  await app.inject({ method: 'GET', url: '/cache/secret-key-name' })
+  await app.inject({ method: 'GET', url: '/cache/secret-key-name' })
+  await app.inject({ method: 'GET', url: '/cache/absent-key-name' })
+  await app.inject({ method: 'GET', url: '/nowhere' })
+
+  const metricsServer = buildMetricsServer(app)
+  t.teardown(() => metricsServer.close())
+  const res = await metricsServer.inject({ method: 'GET', url: '/metrics' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/)
+  const body = res.body
+  t.match(body, /^http_request_duration_seconds_count\{route="\/cache\/:key",method="GET",status_code="200"\} 2$/m)
+  t.match(body, /^http_request_duration_seconds_count\{route="\/cache\/:key",method="GET",status_code="404"\} 1$/m)
+  t.match(body, /^http_request_duration_seconds_count\{route="\/cache\/:key",method="PUT",status_code="201"\} 1$/m)
+  t.match(body, /^cache_lookups_total\{result="hit"\} 2$/m)
+  t.match(body, /^cache_lookups_total\{result="miss"\} 1$/m)
+  t.match(body, /^redis_command_duration_seconds_count\{command="cacheGet"\} 3$/m)
+  t.match(body, /^redis_command_duration_seconds_count\{command="cachePut"\} 1$/m)
+  t.match(body, /^redis_connection_up 1$/m)
+  t.match(body, /^process_cpu_seconds_total /m)
+  t.match(body, /^nodejs_eventloop_lag_seconds /m)
+  t.notMatch(body, /secret-key-name|absent-key-name|nowhere/, 'no raw URL or key appears in a label')
+
+  await redis.kill()
+  t.equal((await app.inject({ method: 'GET', url: '/cache/secret-key-name' })).statusCode, 503)
+  // The client notices the closed socket a moment after the process dies.
+  let down = await metricsServer.inject({ method: 'GET', url: '/metrics' })
+  for (let i = 0; i < 50 && !/^redis_connection_up 0$/m.test(down.body); i++) {
+    await sleep(50)
+    down = await metricsServer.inject({ method: 'GET', url: '/metrics' })
+  }
+  t.match(down.body, /^redis_connection_up 0$/m, 'the connection state follows Redis')
+  t.match(down.body, /^redis_command_errors_total\{command="cacheGet"\} 1$/m, 'failed commands are counted')
+  t.notMatch(down.body, /redis_token_/, 'no token metrics without Entra ID')
+})
+
+t.test('the embedded store reports no Redis connection at all', async (t) => {
+  const app = await buildTestApp(t)
+  await app.ready()
+  const res = await buildMetricsServer(app).inject({ method: 'GET', url: '/metrics' })
+  t.notMatch(res.body, /redis_/)
+})
