@@ -35,6 +35,8 @@ export default fp<OpenApiPluginOptions>(async (app, { docsEnabled }) => {
   if (docsEnabled) {
     await app.register(fastifySwaggerUi, {
       routePrefix: '/docs',
+      // The page needs scripts and styles of its own, which the API's strict policy forbids.
+      staticCSP: true,
       transformSpecification: () => app.openapiDocument(),
       transformSpecificationClone: false
     })
