@@ -4,6 +4,8 @@ import createError from '@fastify/error'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 1
 
@@ -11,7 +13,6 @@ export const NotFoundError = createError<[string]>('CS_NOT_FOUND', '%s', 404)
 export const RouteNotFoundError = createError<[string, string]>('CS_ROUTE_NOT_FOUND', 'No route for %s %s', 404)
 export const MethodNotAllowedError = createError<[string]>('CS_METHOD_NOT_ALLOWED', 'Method %s is not allowed', 405)
 export const PreconditionFailedError = createError<[string]>('CS_PRECONDITION_FAILED', '%s', 412)
-export const BadRequestError = createError<[string]>('CS_BAD_REQUEST', '%s', 400)
 export const PayloadTooLargeError = createError<[string]>('CS_PAYLOAD_TOO_LARGE', '%s', 413)
 export const UnsupportedMediaTypeError = createError<[string]>('CS_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
 export const UnauthorizedError = createError<[string]>('CS_UNAUTHORIZED', '%s', 401)
@@ -74,8 +75,6 @@ export function problem (code: string | undefined, status: number, detail: strin
 export function sendProblem (reply: FastifyReply, body: Problem): FastifyReply {
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body)
 }
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
 /**
  * The one error handler. Validation failures become 400 with every problem listed; client errors keep their

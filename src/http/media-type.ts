@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { UnsupportedMediaTypeError } from '../errors.js'
 
 /** The media type of the request body without its parameters, lower-cased; undefined without a body type. */
-export function mediaTypeOf (request: FastifyRequest): string | undefined {
+function mediaTypeOf (request: FastifyRequest): string | undefined {
   return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
 }
 

@@ -1,6 +1,7 @@
 // What each operation can answer, declared next to its route (`config.openapi`) and turned into OpenAPI
 // responses here: status codes, descriptions, headers, and bodies (JSON, binary, or the shared Problem).
 import type { OpenAPIV3_1 as OpenAPI } from 'openapi-types'
+import { PROBLEM_CONTENT_TYPE } from '../errors.js'
 
 /** The response headers the service sends, each a component of the document. */
 export const HEADERS = {
@@ -78,8 +79,6 @@ export function problems (...statuses: number[]): Record<number, ResponseSpec> {
   }]))
 }
 
-export const PROBLEM_MEDIA_TYPE = 'application/problem+json'
-
 /**
  * OpenAPI responses for an operation. Every response carries X-Request-Id; every operation may answer 500 and
  * 503 (overload); one that requires a scope may also answer 401, 403 and 429.
@@ -97,7 +96,7 @@ export function toOpenApiResponses ({ responses, scope }: OperationSpec): OpenAP
     } else if (body !== undefined && 'binary' in body) {
       response.content = { '*/*': { schema: { description: 'The stored bytes, in the stored media type' } } }
     } else if (body !== undefined) {
-      response.content = { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } }
+      response.content = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } }
     }
     return [status, response]
   }))

@@ -34,10 +34,6 @@ export class Reauthenticator {
     this.#clients.add(client)
   }
 
-  untrack (client: RedisClient): void {
-    this.#clients.delete(client)
-  }
-
   status (): ReauthenticatorStatus {
     return { ...this.#status }
   }
