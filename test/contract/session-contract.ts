@@ -132,14 +132,16 @@ export function sessionContract (t: Test, makeApp: AppFactory): void {
 
   t.test('sliding expiry keeps an active session alive past its idle lifetime, up to the absolute cap', async (t) => {
     const app = await makeApp(t)
-    await put(app, CLIENT_ID, { data: { alive: true }, idleTtlSeconds: 1, absoluteTtlSeconds: 2 })
-    for (let i = 0; i < 3; i++) {
-      await sleep(500)
+    // Idle 2 s, absolute 4 s: reads every 0.6 s keep it past its idle lifetime, with room for a slow machine.
+    const created = Date.now()
+    await put(app, CLIENT_ID, { data: { alive: true }, idleTtlSeconds: 2, absoluteTtlSeconds: 4 })
+    for (let i = 0; i < 4; i++) {
+      await sleep(600)
       const res = await read(app, CLIENT_ID)
-      t.equal(res.statusCode, 200, `alive at ${(i + 1) * 0.5} s`)
+      t.equal(res.statusCode, 200, `alive at ${((Date.now() - created) / 1000).toFixed(1)} s`)
       t.ok(res.json().expiresAt <= res.json().absoluteExpiresAt)
     }
-    await sleep(700)
+    await sleep(Math.max(0, created + 4300 - Date.now()))
     t.equal((await read(app, CLIENT_ID)).statusCode, 404, 'gone at the absolute expiry, however active')
 
     await put(app, 'idle-session-id-000000001', { data: {}, idleTtlSeconds: 1 })

@@ -41,7 +41,7 @@ t.test('Entra ID rotations re-authenticate every node connection, under load, lo
   const cluster = await startCluster(t)
   const stand: { in?: EntraRedis } = {}
   const onIssue = async (token: AccessToken) => await stand.in!.accept(token)
-  const credential = new FakeEntraCredential({ lifetimeMs: 2000, onIssue })
+  const credential = new FakeEntraCredential({ lifetimeMs: 3000, onIssue })
   const emulator = await EntraRedis.start(t, cluster.nodes, credential.oid)
   stand.in = emulator
 

@@ -58,7 +58,8 @@ async function load (app: FastifyInstance, done: () => boolean): Promise<{ reque
 }
 
 t.test('across 10 rotations under continuous load, no request fails and the connections stay', async (t) => {
-  const { server, credential, emulator } = await setUp(t, { lifetimeMs: 2000 })
+  // Tokens of 3 s: a refresh lands about 0.6 s before expiry, room enough for a busy machine.
+  const { server, credential, emulator } = await setUp(t, { lifetimeMs: 3000 })
   const app = await entraApp(t, server.url, credential)
 
   // A control connection that never sends a newer token: the stand-in must close it, or it proves nothing.
