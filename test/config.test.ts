@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../src/config.js'
+import { DEFAULT_PORT } from '../src/config/redis.js'
 
 /** With Redis configured, AUTH_MODE must be chosen; these tests are about other variables. */
 const load = (env: Record<string, string>) => loadConfig({ AUTH_MODE: 'none', ...env })
@@ -117,7 +118,7 @@ t.test('Redis auth: the mode follows what is set, and contradictions are refused
 t.test('Redis cluster: seed nodes from REDIS_CLUSTER_NODES or the URL', async (t) => {
   const config = load({ REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2,[fd00::3]:7002' })
   t.same(config.redis?.nodes, [
-    { host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 6379 }, { host: 'fd00::3', port: 7002 }
+    { host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: DEFAULT_PORT.plain }, { host: 'fd00::3', port: 7002 }
   ])
   t.equal(config.redis?.cluster, true)
   t.same(load({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://cache:10000' }).redis?.nodes, [{ host: 'cache', port: 10000 }])

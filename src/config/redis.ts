@@ -5,6 +5,8 @@ import { z } from 'zod'
 import { boolean, optionalInteger, optionalOneOf, optionalText, text } from './env.js'
 
 export const DEFAULT_ENTRA_SCOPE = 'https://redis.azure.com/.default'
+/** Redis's own port, and Azure Cache for Redis's TLS port: what a host without a port means. */
+export const DEFAULT_PORT = { plain: 6379, tls: 6380 } as const
 
 export const RedisEnvShape = {
   REDIS_URL: optionalText(),
@@ -53,7 +55,7 @@ export function redisConfigFrom (env: RedisEnv, issue: Issue): RedisConfig | und
   if (url === undefined && env.REDIS_HOST === undefined && env.REDIS_CLUSTER_NODES === undefined) return undefined
 
   const tlsOn = url !== undefined ? url.protocol === 'rediss:' : env.REDIS_TLS
-  const defaultPort = tlsOn ? 6380 : 6379
+  const defaultPort = tlsOn ? DEFAULT_PORT.tls : DEFAULT_PORT.plain
   const nodes = env.REDIS_CLUSTER_NODES !== undefined
     ? parseNodes(env.REDIS_CLUSTER_NODES, defaultPort, issue)
     : [url !== undefined
