@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js'
 import { buildTestApp } from '../helpers/app.js'
 import { EntraRedis } from '../helpers/entra-redis.js'
 import { FakeEntraCredential } from '../helpers/fake-entra-credential.js'
+import { holdToDocument } from '../helpers/openapi-conformance.js'
 import { startCluster } from '../helpers/redis-cluster.js'
 
 const JSON_TYPE = { 'content-type': 'application/json' }
@@ -55,6 +56,7 @@ t.test('Entra ID rotations re-authenticate every node connection, under load, lo
   })
   const app = await buildApp(config, { credential, tokenBackoff: { baseDelayMs: 50, maxDelayMs: 300 } })
   t.teardown(() => app.close())
+  holdToDocument(app)
   const authenticationsBefore = emulator.authenticationsPerNode()
 
   const failures: string[] = []

@@ -6,8 +6,10 @@ import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { buildMetricsServer } from '../../src/metrics-server.js'
 import { EntraRedis } from '../helpers/entra-redis.js'
 import { FakeEntraCredential, type FakeEntraOptions } from '../helpers/fake-entra-credential.js'
+import { holdToDocument } from '../helpers/openapi-conformance.js'
 import { startRedis } from '../helpers/redis-server.js'
 
 const SCOPE = 'https://redis.azure.com/.default'
@@ -32,6 +34,7 @@ async function entraApp (t: Test, url: string, credential: FakeEntraCredential):
   const config = loadConfig({ ...BASE_ENV, REDIS_URL: url, REDIS_AUTH: 'entra' })
   const app = await buildApp(config, { credential, tokenBackoff: FAST_BACKOFF })
   t.teardown(() => app.close())
+  holdToDocument(app)
   return app
 }
 
@@ -130,6 +133,11 @@ t.test('a credential failing for a while is retried; the service reports not rea
   t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'and recovered')
   t.equal((await app.inject({ method: 'PUT', url: '/cache/after', payload: 'x' })).statusCode, 201)
   t.ok((app.redisAuthStatus().refreshFailures ?? 0) >= 14, 'every failure was counted')
+  const metrics = (await buildMetricsServer(app).inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /^redis_token_refresh_failures_total (1[4-9]|[2-9]\d)$/m, 'and exposed as a metric')
+  const expiry = Number(/^redis_token_expiry_timestamp_seconds (\S+)$/m.exec(metrics)?.[1])
+  t.ok(expiry * 1000 > Date.now(), 'with the expiry of the token now in use')
+  t.match(metrics, /^redis_reauthentications_total\{outcome="ok"\} /m)
 })
 
 t.test('startup fails clearly without a token, or when Redis refuses it', async (t) => {
