@@ -13,12 +13,20 @@ export interface JwtVerifierOptions {
 }
 
 const ALGORITHMS: Algorithm[] = ['RS256', 'ES256']
+/**
+ * A token naming a kid we have no key for makes get-jwks fetch the JWKS again (that is how a rotation is picked
+ * up). After such a fetch finds nothing, further lookups of unknown kids fail at once for this long, so that
+ * tokens with made-up kids cannot turn every request into a call to the identity provider.
+ */
+const FAILED_LOOKUP_BACKOFF_MS = 10_000
 
 export class JwtVerifier {
   readonly #verify: (token: string) => Promise<Record<string, unknown>>
 
   constructor ({ issuer, audiences, clockSkewSeconds }: JwtVerifierOptions) {
     const jwks = buildGetJwks({ providerDiscovery: true, issuersWhitelist: [issuer], ttl: 10 * 60_000 })
+    const knownKeys = new Set<string>()
+    let lastFailedLookup = -Infinity
     this.#verify = createVerifier({
       algorithms: ALGORITHMS,
       allowedIss: issuer,
@@ -28,7 +36,18 @@ export class JwtVerifier {
       // The key is looked up for the token's own kid and alg, at the configured issuer only.
       key: async ({ header }: DecodedJwt) => {
         if (!ALGORITHMS.includes(header.alg)) throw new Error('the token algorithm is not allowed')
-        return await jwks.getPublicKey({ domain: issuer, kid: header.kid, alg: header.alg })
+        const id = `${header.alg} ${header.kid}`
+        if (!knownKeys.has(id) && Date.now() - lastFailedLookup < FAILED_LOOKUP_BACKOFF_MS) {
+          throw new Error('the token names an unknown signing key')
+        }
+        try {
+          const key = await jwks.getPublicKey({ domain: issuer, kid: header.kid, alg: header.alg })
+          knownKeys.add(id)
+          return key
+        } catch (err) {
+          if (!knownKeys.has(id)) lastFailedLookup = Date.now()
+          throw err
+        }
       }
     })
   }

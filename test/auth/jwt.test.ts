@@ -70,6 +70,17 @@ t.test('a rotated signing key is picked up', async (t) => {
   t.ok(idp.jwksFetches() > fetchesBefore, 'the JWKS was fetched again for the unknown kid')
 })
 
+t.test('tokens naming made-up keys cannot make the service hammer the identity provider', async (t) => {
+  const fetchesBefore = idp.jwksFetches()
+  const [, payload, signature] = idp.token({ roles: ['cache:read'] }).split('.')
+  for (let i = 0; i < 20; i++) {
+    const header = base64url({ alg: 'RS256', typ: 'JWT', kid: `made-up-${i}` })
+    t.equal((await read(app, `${header}.${payload}.${signature}`)).statusCode, 401)
+  }
+  t.ok(idp.jwksFetches() - fetchesBefore <= 1, `${idp.jwksFetches() - fetchesBefore} JWKS fetch for 20 unknown kids`)
+  t.equal((await read(app, idp.token({ roles: ['cache:read'] }))).statusCode, 404, 'known keys still verify meanwhile')
+})
+
 t.test('each scope grants exactly its operations', async (t) => {
   const matrix: Array<[string, { method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: string }]> = [
     ['cache:read', { method: 'GET', url: '/cache/scoped' }],
