@@ -16,6 +16,12 @@ export type PreconditionOutcome = 'pass' | 'fail-if-match' | 'fail-if-none-match
 const ENTITY_TAG_LIST = /^\s*(?:(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"\s*(?:,\s*|$))+$/
 const ENTITY_TAG = /(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"/g
 
+/** The preconditions of a request whose If-Match / If-None-Match headers were parsed by ConditionalHeadersSchema. */
+export function preconditionsOf (headers: { 'if-match'?: EntityTagList, 'if-none-match'?: EntityTagList })
+  : Preconditions {
+  return { ifMatch: headers['if-match'], ifNoneMatch: headers['if-none-match'] }
+}
+
 /** Parses an If-Match or If-None-Match value; returns undefined when it is not valid, so the caller can answer 400. */
 export function parseEntityTagList (value: string): EntityTagList | undefined {
   if (value.trim() === '*') return '*'

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Caller } from '../auth/caller.js'
 import { NotFoundError, PreconditionFailedError } from '../errors.js'
-import { evaluatePreconditions } from '../http/conditional.js'
+import { evaluatePreconditions, preconditionsOf } from '../http/conditional.js'
 import { entityTagOf } from '../http/entity-tag.js'
 import { problems, type HeaderName } from '../openapi/responses.js'
 import { CacheParamsSchema, cachePutQuerySchema } from '../schemas/cache.js'
@@ -62,10 +62,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
 
       // Rounded down, so a downstream cache never believes the entry outlives its Redis key.
       reply.header('etag', entry.etag).header('cache-control', `max-age=${Math.max(0, Math.floor(entry.ttlMs / 1000))}`)
-      const outcome = evaluatePreconditions(entry.etag, {
-        ifMatch: request.headers['if-match'],
-        ifNoneMatch: request.headers['if-none-match']
-      })
+      const outcome = evaluatePreconditions(entry.etag, preconditionsOf(request.headers))
       if (outcome === 'fail-if-none-match') return reply.code(304).send()
       if (outcome === 'fail-if-match') throw preconditionFailed()
       return reply.type(entry.contentType).send(entry.value)
@@ -106,7 +103,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       contentType,
       etag,
       ttlSeconds: request.query.ttl ?? limits.defaultTtlSeconds
-    }, { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] })
+    }, preconditionsOf(request.headers))
 
     if (result === 'precondition-failed') throw preconditionFailed()
     return reply.header('etag', etag).code(result === 'created' ? 201 : 204).send()
@@ -125,10 +122,8 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       openapi: { responses: { 204: { description: 'Removed' }, ...problems(400, 404, 412, 503) } }
     }
   }, async (request, reply) => {
-    const result = await app.cacheStore.delete(storeKey(request.caller, request.params.key), {
-      ifMatch: request.headers['if-match'],
-      ifNoneMatch: request.headers['if-none-match']
-    })
+    const key = storeKey(request.caller, request.params.key)
+    const result = await app.cacheStore.delete(key, preconditionsOf(request.headers))
     if (result === 'not-found') throw notFound()
     if (result === 'precondition-failed') throw preconditionFailed()
     return reply.code(204).send()

@@ -2,14 +2,16 @@
 // unguessable ids and RFC 9110 preconditions. Session ids are bearer secrets: they are never logged.
 import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { z } from 'zod'
 import { NotFoundError, PayloadTooLargeError, PreconditionFailedError } from '../errors.js'
+import { preconditionsOf } from '../http/conditional.js'
 import { requireMediaType } from '../http/media-type.js'
 import { problems, type HeaderName } from '../openapi/responses.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import {
   SessionParamsSchema, SessionPatchSchema, SessionReadQuerySchema, sessionWriteSchema
 } from '../schemas/sessions.js'
-import type { SessionRecord } from '../store/session-store.js'
+import type { SessionRecord, SessionWrite } from '../store/session-store.js'
 
 export interface SessionRoutesOptions {
   idleTtlSeconds: number
@@ -35,11 +37,16 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
   const preconditionFailed = () => new PreconditionFailedError('The session does not match the preconditions')
   const notFound = () => new NotFoundError('There is no such session')
 
-  /** Canonical JSON of the data, or a 413 when it is larger than SESSION_MAX_BYTES. */
-  const canonicalData = (data: Record<string, unknown>): string => {
-    const text = JSON.stringify(data)
-    if (Buffer.byteLength(text) > limits.maxBytes) throw tooLarge()
-    return text
+  /** What a POST or PUT body asks to write: canonical JSON data (413 over SESSION_MAX_BYTES), lifetimes, a new tag. */
+  const writeOf = (body: z.output<typeof WriteSchema>): SessionWrite => {
+    const data = JSON.stringify(body.data)
+    if (Buffer.byteLength(data) > limits.maxBytes) throw tooLarge()
+    return {
+      data,
+      idleTtlSeconds: body.idleTtlSeconds ?? limits.idleTtlSeconds,
+      absoluteTtlSeconds: body.absoluteTtlSeconds ?? limits.absoluteTtlSeconds,
+      etag: newEntityTag()
+    }
   }
 
   app.post('', {
@@ -61,12 +68,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       }
     }
   }, async (request, reply) => {
-    const write = {
-      data: canonicalData(request.body.data),
-      idleTtlSeconds: request.body.idleTtlSeconds ?? limits.idleTtlSeconds,
-      absoluteTtlSeconds: request.body.absoluteTtlSeconds ?? limits.absoluteTtlSeconds,
-      etag: newEntityTag()
-    }
+    const write = writeOf(request.body)
     for (let attempt = 1; attempt <= ID_ATTEMPTS; attempt++) {
       const id = randomBytes(32).toString('base64url')
       const result = await app.sessionStore.put(id, write, { ifNoneMatch: '*' })
@@ -102,12 +104,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const result = await app.sessionStore.put(id, {
-      data: canonicalData(request.body.data),
-      idleTtlSeconds: request.body.idleTtlSeconds ?? limits.idleTtlSeconds,
-      absoluteTtlSeconds: request.body.absoluteTtlSeconds ?? limits.absoluteTtlSeconds,
-      etag: newEntityTag()
-    }, { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] })
+    const result = await app.sessionStore.put(id, writeOf(request.body), preconditionsOf(request.headers))
     if (result.outcome === 'precondition-failed') throw preconditionFailed()
     request.log.info({ session: sessionRef(id) }, `session ${result.outcome}`)
     reply.code(result.outcome === 'created' ? 201 : 200)
@@ -165,7 +162,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     const result = await app.sessionStore.patch(id, JSON.stringify(request.body), {
       etag: newEntityTag(),
       maxBytes: limits.maxBytes
-    }, { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] })
+    }, preconditionsOf(request.headers))
     switch (result.outcome) {
       case 'patched': return send(reply, id, result.session)
       case 'not-found': throw notFound()
@@ -188,10 +185,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const result = await app.sessionStore.delete(id, {
-      ifMatch: request.headers['if-match'],
-      ifNoneMatch: request.headers['if-none-match']
-    })
+    const result = await app.sessionStore.delete(id, preconditionsOf(request.headers))
     if (result === 'not-found') throw notFound()
     if (result === 'precondition-failed') throw preconditionFailed()
     request.log.info({ session: sessionRef(id) }, 'session deleted')

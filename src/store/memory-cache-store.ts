@@ -3,6 +3,7 @@
 import { evaluatePreconditions, type Preconditions } from '../http/conditional.js'
 import type { CacheEntry, CachePut, CacheStore, DeleteResult, PutResult } from './cache-store.js'
 import { ExpiringMap } from './expiring-map.js'
+import { conditionalDelete } from './memory-conditional-delete.js'
 
 interface StoredEntry {
   value: Buffer
@@ -32,12 +33,7 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   async delete (key: string, preconditions: Preconditions): Promise<DeleteResult> {
-    // Preconditions come first (RFC 9110 §13.2.2): If-Match on an absent entry fails, it is not a 404.
-    const current = this.#entries.get(key)
-    if (evaluatePreconditions(current?.value.etag, preconditions) !== 'pass') return 'precondition-failed'
-    if (current === undefined) return 'not-found'
-    this.#entries.delete(key)
-    return 'deleted'
+    return conditionalDelete(this.#entries, key, preconditions)
   }
 }
 

@@ -5,6 +5,7 @@ import { evaluatePreconditions, type Preconditions } from '../http/conditional.j
 import { applyMergePatch } from '../http/json-merge-patch.js'
 import type { DeleteResult } from './cache-store.js'
 import { ExpiringMap } from './expiring-map.js'
+import { conditionalDelete } from './memory-conditional-delete.js'
 import type {
   SessionPatchResult, SessionPutResult, SessionRecord, SessionStore, SessionWrite
 } from './session-store.js'
@@ -56,11 +57,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async delete (id: string, preconditions: Preconditions): Promise<DeleteResult> {
-    const current = this.#sessions.get(id)?.value
-    if (evaluatePreconditions(current?.etag, preconditions) !== 'pass') return 'precondition-failed'
-    if (current === undefined) return 'not-found'
-    this.#sessions.delete(id)
-    return 'deleted'
+    return conditionalDelete(this.#sessions, id, preconditions)
   }
 
   close (): void {

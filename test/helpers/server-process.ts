@@ -1,4 +1,5 @@
-// Runs src/server.ts as a real process, the way `npm start` does, with the same TypeScript loader as the tests.
+// Runs src/server.ts (or another entry, such as src/check-redis.ts) as a real process, the way `npm start` does,
+// with the same TypeScript loader as the tests.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
@@ -15,9 +16,9 @@ export interface ServerProcess {
   logged (text: string, timeoutMs?: number): Promise<void>
 }
 
-export function startServerProcess (env: Record<string, string>): ServerProcess {
+export function startServerProcess (env: Record<string, string>, entry = SERVER): ServerProcess {
   // The loader flags tap runs this test with (ts-node among them) let the child run the TypeScript source.
-  const child = spawn(process.execPath, [...process.execArgv, SERVER], {
+  const child = spawn(process.execPath, [...process.execArgv, entry], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -1,6 +1,4 @@
 // npm run check:redis: the operator's connectivity check, run as a process and in-process with Entra ID.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import type { AccessToken } from '@azure/core-auth'
 import t from 'tap'
@@ -10,16 +8,14 @@ import { EntraRedis } from '../helpers/entra-redis.js'
 import { FakeEntraCredential } from '../helpers/fake-entra-credential.js'
 import { freePort } from '../helpers/free-port.js'
 import { startRedis } from '../helpers/redis-server.js'
+import { startServerProcess } from '../helpers/server-process.js'
 
 const CHECK = fileURLToPath(new URL('../../src/check-redis.ts', import.meta.url))
 
-async function runCheck (env: Record<string, string>): Promise<{ code: number | null, output: string }> {
-  const child = spawn(process.execPath, [...process.execArgv, CHECK], { env: { PATH: process.env.PATH ?? '', ...env } })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  const [code] = await once(child, 'exit') as [number | null]
-  return { code, output }
+async function runCheck (env: Record<string, string>): Promise<{ code: number | string, output: string }> {
+  const check = startServerProcess(env, CHECK)
+  const code = await check.exited
+  return { code, output: check.stdout() + check.stderr() }
 }
 
 t.test('with an access key: connects, PINGs, SETs and GETs, counts clients, exits 0', async (t) => {
