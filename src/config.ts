@@ -15,7 +15,7 @@ const EnvSchema = z.object({
   KEY_PREFIX: text('cache-service:').pipe(z.string().max(128, { error: 'must be at most 128 characters' })),
   CACHE_DEFAULT_TTL_SECONDS: integer(1, TTL_MAX, 3600),
   CACHE_MAX_TTL_SECONDS: integer(1, TTL_MAX, 2_592_000),
-  CACHE_MAX_VALUE_BYTES: integer(0, 512 * 1024 * 1024, 1_048_576),
+  CACHE_MAX_VALUE_BYTES: integer(1, 512 * 1024 * 1024, 1_048_576),
   SESSION_IDLE_TTL_SECONDS: integer(1, TTL_MAX, 1800),
   SESSION_ABSOLUTE_TTL_SECONDS: integer(1, TTL_MAX, 86_400),
   SESSION_MAX_BYTES: integer(2, 512 * 1024 * 1024, 65_536),

@@ -9,8 +9,10 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 1
 
+/** A body that is not what the route takes, found outside schema validation (its JSON does not parse, say). */
+export const BodyValidationError = createError<[string]>('CS_VALIDATION', '%s', 400)
 export const NotFoundError = createError<[string]>('CS_NOT_FOUND', '%s', 404)
-export const RouteNotFoundError = createError<[string, string]>('CS_ROUTE_NOT_FOUND', 'No route for %s %s', 404)
+export const RouteNotFoundError = createError<[string]>('CS_ROUTE_NOT_FOUND', 'No route for %s at this path', 404)
 export const MethodNotAllowedError = createError<[string]>('CS_METHOD_NOT_ALLOWED', 'Method %s is not allowed', 405)
 export const PreconditionFailedError = createError<[string]>('CS_PRECONDITION_FAILED', '%s', 412)
 export const PayloadTooLargeError = createError<[string]>('CS_PAYLOAD_TOO_LARGE', '%s', 413)
@@ -25,6 +27,8 @@ export const StoreUnavailableError = createError<[detail: string, options?: { ca
 export const PROBLEM_TYPES: Readonly<Record<string, { slug: string, title: string }>> = {
   CS_VALIDATION: { slug: 'validation-failed', title: 'The request is not valid' },
   CS_BAD_REQUEST: { slug: 'bad-request', title: 'The request is malformed' },
+  CS_HEADERS_TOO_LARGE: { slug: 'headers-too-large', title: 'The request headers are too large' },
+  CS_REQUEST_TIMEOUT: { slug: 'request-timeout', title: 'The request took too long' },
   CS_NOT_FOUND: { slug: 'not-found', title: 'Not found' },
   CS_ROUTE_NOT_FOUND: { slug: 'route-not-found', title: 'No such route' },
   CS_METHOD_NOT_ALLOWED: { slug: 'method-not-allowed', title: 'Method not allowed' },
@@ -111,9 +115,7 @@ export function problemErrorHandler (error: FastifyError, request: FastifyReques
   }
 
   request.log.info({ code: error.code, status }, 'request refused')
-  // JSON.parse messages quote the body they choked on; the caller needs no echo of its own data in a log or reply.
-  const detail = error instanceof SyntaxError ? 'The request body is not valid JSON' : error.message
-  return sendProblem(reply, problem(error.code, status, detail))
+  return sendProblem(reply, problem(error.code, status, error.message))
 }
 
 /**

@@ -1,5 +1,5 @@
 // pino options: JSON by default, pretty on a terminal, and secrets redacted wherever they could appear.
-import type { FastifyServerOptions } from 'fastify'
+import type { FastifyRequest, FastifyServerOptions } from 'fastify'
 import type { LogLevel } from './config.js'
 
 export interface LoggerSettings {
@@ -22,9 +22,9 @@ export function loggerOptions ({ level, pretty = false, stream }: LoggerSettings
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: {
-      req: (request) => ({
+      req: (request: FastifyRequest) => ({
         method: request.method,
-        url: redactUrl(request.url),
+        url: loggedUrl(request),
         remoteAddress: request.ip
       })
     },
@@ -33,7 +33,29 @@ export function loggerOptions ({ level, pretty = false, stream }: LoggerSettings
   }
 }
 
-/** Session ids are bearer secrets: a path that carries one is logged without it. */
-export function redactUrl (url: string): string {
-  return url.replace(/^\/sessions\/[^/?#]+/, '/sessions/[redacted]')
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Path parameters whose values may be logged; every other parameter is logged as [redacted]. */
+    loggedParams?: readonly string[]
+  }
+}
+
+/** What is logged of a request to a path that no route matches: the path itself may carry anything. */
+export const UNMATCHED_PATH = '[no matching route]'
+
+/**
+ * The URL as logs show it, rebuilt from the route the router matched and its decoded parameters, never from the
+ * raw URL: `/%73essions/<id>` matches `/sessions/:id` and is logged as `/sessions/[redacted]`. A parameter is
+ * logged only when its route says it is no secret (session ids are bearer secrets), and a path that matched no
+ * route (`//sessions/<id>`, `/sessions%2F<id>`) is not logged at all.
+ */
+export function loggedUrl (request: FastifyRequest): string {
+  const template = request.routeOptions.url
+  if (template === undefined) return UNMATCHED_PATH
+  const logged = request.routeOptions.config.loggedParams ?? []
+  const params = request.params as Record<string, string | undefined>
+  const path = template.replace(/:(\w+)/g, (_match, name: string) =>
+    logged.includes(name) ? encodeURIComponent(params[name] ?? '') : '[redacted]')
+  const query = request.url.indexOf('?')
+  return query === -1 ? path : path + request.url.slice(query)
 }

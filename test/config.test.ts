@@ -25,7 +25,8 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     security: {
       auth: { mode: 'none' },
       keyIsolation: 'none',
-      rateLimit: { max: 1000, windowMs: 60_000 },
+      rateLimit: { max: 0, windowMs: 60_000 },
+      authFailureLimit: { max: 30, windowMs: 60_000 },
       corsOrigins: undefined,
       trustProxy: false,
       metrics: { enabled: true, port: 9090 },
@@ -162,4 +163,17 @@ t.test('trust proxy, CORS and the rate limit', async (t) => {
     ['https://a.example', 'https://b.example'])
   t.same(loadConfig({ RATE_LIMIT_MAX: '10', RATE_LIMIT_WINDOW_MS: '1000' }).security.rateLimit,
     { max: 10, windowMs: 1000 })
+})
+
+t.test('CACHE_MAX_VALUE_BYTES=0 is refused: Fastify would read a body limit of 0 as unset', async (t) => {
+  t.throws(() => load({ CACHE_MAX_VALUE_BYTES: '0' }), /CACHE_MAX_VALUE_BYTES: must be at least 1/)
+  t.equal(load({ CACHE_MAX_VALUE_BYTES: '1' }).cache.maxValueBytes, 1)
+})
+
+t.test('limits: none on the embedded store, 100,000 a minute per caller on Redis, failures 30 a minute', async (t) => {
+  t.same(loadConfig({}).security.rateLimit, { max: 0, windowMs: 60_000 })
+  t.same(load({ REDIS_URL: 'redis://cache:6379' }).security.rateLimit, { max: 100_000, windowMs: 60_000 })
+  t.same(load({ REDIS_URL: 'redis://cache:6379', RATE_LIMIT_MAX: '0' }).security.rateLimit.max, 0)
+  t.same(load({ AUTH_FAILURE_MAX: '5', AUTH_FAILURE_WINDOW_MS: '1000' }).security.authFailureLimit,
+    { max: 5, windowMs: 1000 })
 })

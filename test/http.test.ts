@@ -11,7 +11,7 @@ t.test('an unknown route gets a 404 problem', async (t) => {
     type: 'urn:cache-service:problem:route-not-found',
     title: 'No such route',
     status: 404,
-    detail: 'No route for GET /nowhere'
+    detail: 'No route for GET at this path'
   })
 })
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import YAML from 'yaml'
 import { z } from 'zod'
-import { boolean, integer, optionalOneOf, optionalText, oneOf } from './env.js'
+import { boolean, integer, optionalInteger, optionalOneOf, optionalText, oneOf } from './env.js'
 
 export const SCOPES = ['cache:read', 'cache:write', 'sessions:read', 'sessions:write', 'admin'] as const
 export type Scope = typeof SCOPES[number]
@@ -15,14 +15,23 @@ export const SecurityEnvShape = {
   JWT_AUDIENCE: optionalText(),
   JWT_CLOCK_SKEW_SECONDS: integer(0, 600, 60),
   KEY_ISOLATION: oneOf(['none', 'caller'], 'none'),
-  RATE_LIMIT_MAX: integer(0, 1_000_000_000, 1000),
+  RATE_LIMIT_MAX: optionalInteger(0, 1_000_000_000),
   RATE_LIMIT_WINDOW_MS: integer(1, 86_400_000, 60_000),
+  AUTH_FAILURE_MAX: integer(0, 1_000_000_000, 30),
+  AUTH_FAILURE_WINDOW_MS: integer(1, 86_400_000, 60_000),
   CORS_ORIGINS: optionalText(),
   TRUST_PROXY: optionalText(),
   METRICS_ENABLED: boolean(true),
   METRICS_PORT: integer(0, 65535, 9090),
   MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000, 1000)
 }
+
+/**
+ * Requests per caller per minute when Redis is configured: about 1,700 a second, more than one caller's normal
+ * service traffic, so the default only stops a runaway client. The embedded store has a single instance and a
+ * single developer, so there it is off. Sized per deployment as the README explains.
+ */
+const DEFAULT_RATE_LIMIT_MAX = 100_000
 
 type SecurityEnv = z.output<z.ZodObject<typeof SecurityEnvShape>>
 
@@ -43,6 +52,8 @@ export interface SecurityConfig {
   keyIsolation: 'none' | 'caller'
   /** Requests per caller per window, shared by every replica through Redis; 0 turns the limit off. */
   rateLimit: { max: number, windowMs: number }
+  /** Failed authentications per client address per window, shared likewise; 0 turns the limit off. */
+  authFailureLimit: { max: number, windowMs: number }
   /** undefined: no CORS at all. */
   corsOrigins: string[] | undefined
   trustProxy: boolean | number | string[]
@@ -62,7 +73,11 @@ export function securityConfigFrom (env: SecurityEnv, redisConfigured: boolean, 
   return {
     auth: authFrom(env, redisConfigured, issue),
     keyIsolation: env.KEY_ISOLATION,
-    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+    rateLimit: {
+      max: env.RATE_LIMIT_MAX ?? (redisConfigured ? DEFAULT_RATE_LIMIT_MAX : 0),
+      windowMs: env.RATE_LIMIT_WINDOW_MS
+    },
+    authFailureLimit: { max: env.AUTH_FAILURE_MAX, windowMs: env.AUTH_FAILURE_WINDOW_MS },
     corsOrigins: env.CORS_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean),
     trustProxy: trustProxyFrom(env.TRUST_PROXY),
     metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_PORT },

@@ -13,8 +13,11 @@ export interface Preconditions {
 export type PreconditionOutcome = 'pass' | 'fail-if-match' | 'fail-if-none-match'
 
 // entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, where etagc excludes DQUOTE, space and controls, but allows commas.
-const ENTITY_TAG_LIST = /^\s*(?:(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"\s*(?:,\s*|$))+$/
-const ENTITY_TAG = /(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"/g
+const TAG = '(?:W\\/)?"[\\x21\\x23-\\x7e\\x80-\\xff]*"'
+// RFC 9110 §5.6.1: a recipient accepts empty list elements (`, "a",, "b",`), so any run of commas and spaces may
+// stand before, between and after the tags; two tags need at least one comma between them.
+const ENTITY_TAG_LIST = new RegExp(`^[\\s,]*${TAG}(?:\\s*,[\\s,]*${TAG})*[\\s,]*$`)
+const ENTITY_TAG = new RegExp(TAG, 'g')
 
 /** The preconditions of a request whose If-Match / If-None-Match headers were parsed by ConditionalHeadersSchema. */
 export function preconditionsOf (headers: { 'if-match'?: EntityTagList, 'if-none-match'?: EntityTagList })

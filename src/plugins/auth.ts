@@ -1,17 +1,31 @@
 // Who may call: every route that names a `config.scope` requires a bearer credential (an API key or an Entra ID
 // / OIDC access token, per AUTH_MODE) that grants it. 401 with WWW-Authenticate without a valid one, 403
 // without the scope. Routes without a scope (health, the API document) stay open.
+//
+// The order of the checks is what makes every refusal count: authentication runs first (onRequest), and failures
+// are limited per client address; then the caller's own rate limit (protection.ts, a route-level onRequest hook);
+// then the scope (preParsing), and body parsing and validation after it, so 403, 413, 415 and 400 are counted
+// against the caller like any other request.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuthConfig, Scope } from '../config/security.js'
-import { ForbiddenError, UnauthorizedError } from '../errors.js'
+import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../errors.js'
 import { ApiKeyVerifier } from '../auth/api-keys.js'
 import { ANONYMOUS, hasScope, type Caller } from '../auth/caller.js'
-import { JwtVerifier } from '../auth/jwt-verifier.js'
+import { AuthFailureLimit } from '../auth/failure-limit.js'
+import { JwtVerifier, type JwtVerifierOptions } from '../auth/jwt-verifier.js'
 
 const REALM = 'cache-service'
 
-export default fp<{ auth: AuthConfig }>(async (app, { auth }) => {
+export interface AuthPluginOptions {
+  auth: AuthConfig
+  /** Failed authentications allowed per client address per window; 0 turns the limit off. */
+  failureLimit: { max: number, windowMs: number }
+  /** Tuning of the JWKS key set (tests shorten its intervals). */
+  jwks?: JwtVerifierOptions['jwks']
+}
+
+export default fp<AuthPluginOptions>(async (app, { auth, failureLimit, jwks }) => {
   app.decorateRequest('caller', null as unknown as Caller)
 
   if (auth.mode === 'none') {
@@ -21,26 +35,55 @@ export default fp<{ auth: AuthConfig }>(async (app, { auth }) => {
     return
   }
 
-  const verify = auth.mode === 'api-key'
-    ? apiKeyVerifier(new ApiKeyVerifier(auth.keys))
-    : jwtVerifier(new JwtVerifier(auth))
+  let verify: (token: string) => Promise<Caller>
+  if (auth.mode === 'api-key') {
+    verify = apiKeyVerifier(new ApiKeyVerifier(auth.keys))
+  } else {
+    const tokens = new JwtVerifier({ ...auth, log: app.log, ...(jwks !== undefined && { jwks }) })
+    await tokens.start()
+    app.addHook('onClose', async () => { tokens.stop() })
+    verify = async (token) => await tokens.verify(token)
+  }
+
+  const failures = failureLimit.max > 0
+    ? new AuthFailureLimit(app.createRateLimit({
+      max: failureLimit.max,
+      timeWindow: failureLimit.windowMs,
+      keyGenerator: (request) => `auth-failures:${request.ip}`
+    }))
+    : undefined
 
   app.addHook('onRequest', async (request, reply) => {
-    const scope = request.routeOptions.config.scope
-    if (scope === undefined) return
+    if (request.routeOptions.config.scope === undefined) return
+    const blockedMs = failures?.blockedFor(request.ip) ?? 0
+    if (blockedMs > 0) throw tooManyFailures(reply, failureLimit.max, blockedMs)
+
     const token = bearerToken(request)
-    if (token === undefined) {
-      throw unauthorized(reply, `Bearer realm="${REALM}"`, 'This operation needs an Authorization: Bearer credential')
-    }
     try {
-      request.caller = await verify(token)
+      if (token === undefined) {
+        throw unauthorized(reply, `Bearer realm="${REALM}"`, 'This operation needs an Authorization: Bearer credential')
+      }
+      try {
+        request.caller = await verify(token)
+      } catch (err) {
+        request.log.info({ reason: (err as Error).message }, 'authentication failed')
+        throw unauthorized(reply, `Bearer realm="${REALM}", error="invalid_token"`, 'The credential is not valid')
+      }
     } catch (err) {
-      request.log.info({ reason: (err as Error).message }, 'authentication failed')
-      throw unauthorized(reply, `Bearer realm="${REALM}", error="invalid_token"`, 'The credential is not valid')
+      const nowBlockedMs = await failures?.recordFailure(request) ?? 0
+      if (nowBlockedMs > 0) {
+        reply.removeHeader('www-authenticate')
+        throw tooManyFailures(reply, failureLimit.max, nowBlockedMs)
+      }
+      throw err
     }
-    if (!hasScope(request.caller, scope)) throw forbidden(reply, scope)
   })
-}, { name: 'auth' })
+
+  app.addHook('preParsing', async (request, reply) => {
+    const scope = request.routeOptions.config.scope
+    if (scope !== undefined && !hasScope(request.caller, scope)) throw forbidden(reply, scope)
+  })
+}, { name: 'auth', dependencies: ['protection'] })
 
 function apiKeyVerifier (keys: ApiKeyVerifier) {
   return async (token: string): Promise<Caller> => {
@@ -48,10 +91,6 @@ function apiKeyVerifier (keys: ApiKeyVerifier) {
     if (caller === undefined) throw new Error('no configured key matches')
     return caller
   }
-}
-
-function jwtVerifier (tokens: JwtVerifier) {
-  return async (token: string): Promise<Caller> => await tokens.verify(token)
 }
 
 function bearerToken (request: FastifyRequest): string | undefined {
@@ -67,4 +106,14 @@ function unauthorized (reply: FastifyReply, challenge: string, detail: string) {
 function forbidden (reply: FastifyReply, scope: Scope) {
   reply.header('www-authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`)
   return new ForbiddenError(`This operation needs the scope ${scope}`)
+}
+
+/** 429 with the same headers as the per-caller limit's, describing the failure limit. */
+function tooManyFailures (reply: FastifyReply, max: number, blockedMs: number) {
+  const seconds = String(Math.ceil(blockedMs / 1000))
+  reply.headers({
+    'retry-after': seconds, 'ratelimit-limit': max, 'ratelimit-remaining': 0, 'ratelimit-reset': seconds
+  })
+  reply.server.metrics.rateLimited.inc()
+  return new RateLimitedError('Too many failed authentications from this address; retry after Retry-After')
 }

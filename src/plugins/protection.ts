@@ -5,9 +5,12 @@ import fastifyCors from '@fastify/cors'
 import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyUnderPressure from '@fastify/under-pressure'
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { ANONYMOUS, type Caller } from '../auth/caller.js'
 import type { SecurityConfig } from '../config/security.js'
 import { RateLimitedError, RETRY_AFTER_SECONDS } from '../errors.js'
+import { HELMET_OPTIONS } from '../http/security-headers.js'
 
 export interface ProtectionOptions {
   security: SecurityConfig
@@ -19,14 +22,8 @@ const EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', 'Cac
   'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']
 
 export default fp<ProtectionOptions>(async (app, { security, keyPrefix }) => {
-  await app.register(fastifyHelmet, {
-    // Cached values are served with the media type they were stored with, text/html included: this policy keeps
-    // a browser from running anything in them. The /docs page sets a policy of its own.
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], sandbox: [] }
-    }
-  })
+  // The /docs page sets a policy of its own.
+  await app.register(fastifyHelmet, HELMET_OPTIONS)
 
   if (security.corsOrigins !== undefined) {
     await app.register(fastifyCors, { origin: security.corsOrigins, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 })
@@ -40,22 +37,31 @@ export default fp<ProtectionOptions>(async (app, { security, keyPrefix }) => {
     })
   }
 
+  // Registered even when the per-caller limit is off: its store also counts failed authentications (auth.ts).
   const { max, windowMs } = security.rateLimit
-  if (max > 0) {
-    await app.register(fastifyRateLimit, {
-      global: true,
-      max,
-      timeWindow: windowMs,
-      // After authentication, so that the limit is the caller's; unauthenticated requests count per address.
-      hook: 'preHandler',
-      keyGenerator: (request) => request.caller?.id ?? request.ip,
-      ...(app.hasDecorator('redis') && { redis: app.redis, nameSpace: `${keyPrefix}rate-limit:` }),
-      // A Redis outage must not turn into 429s or 500s: the request goes on and meets the store's own 503.
-      skipOnError: true,
-      enableDraftSpec: true,
-      onExceeded: () => { app.metrics.rateLimited.inc() },
-      errorResponseBuilder: (_request, context) =>
-        new RateLimitedError(`At most ${context.max} requests per ${context.after}; retry after Retry-After`)
-    })
-  }
+  await app.register(fastifyRateLimit, {
+    global: max > 0,
+    max,
+    timeWindow: windowMs,
+    // A route-level onRequest hook, so it runs after authentication (an app-level onRequest hook) and before the
+    // scope check, body parsing and validation: a refused request counts like any other.
+    hook: 'onRequest',
+    keyGenerator: rateLimitKey,
+    ...(app.hasDecorator('redis') && { redis: app.redis, nameSpace: `${keyPrefix}rate-limit:` }),
+    // A Redis outage must not turn into 429s or 500s: the request goes on and meets the store's own 503.
+    skipOnError: true,
+    enableDraftSpec: true,
+    onExceeded: () => { app.metrics.rateLimited.inc() },
+    errorResponseBuilder: (_request, context) =>
+      new RateLimitedError(`At most ${context.max} requests per ${context.after}; retry after Retry-After`)
+  })
 }, { name: 'protection', dependencies: ['metrics'] })
+
+/**
+ * An authenticated caller is limited as itself, from any address. Without authentication (AUTH_MODE=none, or a
+ * request not yet authenticated) every client is limited per address, never all together.
+ */
+function rateLimitKey (request: FastifyRequest): string {
+  const caller = request.caller as Caller | null
+  return caller === null || caller === ANONYMOUS ? `address:${request.ip}` : `caller:${caller.id}`
+}

@@ -82,7 +82,7 @@ export class TokenRefresher {
     try {
       token = await this.#fetch()
     } catch (err) {
-      this.#fail(err)
+      this.#fail(err, 'redis token refresh failed')
       return
     }
     const previous = this.#current!
@@ -94,7 +94,13 @@ export class TokenRefresher {
       this.#plan(delay)
       return
     }
-    await this.#options.apply(token, previous)
+    try {
+      await this.#options.apply(token, previous)
+    } catch (err) {
+      // A token that did not reach the connections is no refresh: counted, logged and retried like a failed fetch.
+      this.#fail(err, 'redis token could not be applied')
+      return
+    }
     this.#accept(token)
   }
 
@@ -108,7 +114,7 @@ export class TokenRefresher {
     this.#plan(refreshDelay(token, Date.now()))
   }
 
-  #fail (err: unknown): void {
+  #fail (err: unknown, message: string): void {
     this.#consecutiveFailures++
     this.#status.refreshFailures++
     this.#status.lastRefreshFailureAt = Date.now()
@@ -117,8 +123,8 @@ export class TokenRefresher {
     const delay = transient ? retryDelay(this.#consecutiveFailures, backoff) : backoff.maxDelayMs
     const error = err instanceof Error ? { name: err.name, message: err.message } : { message: String(err) }
     const details = { err: error, attempt: this.#consecutiveFailures, transient, retryInMs: Math.round(delay) }
-    if (transient) this.#options.log.warn(details, 'redis token refresh failed')
-    else this.#options.log.error(details, 'redis token refresh failed, and will fail until the identity is fixed')
+    if (transient) this.#options.log.warn(details, message)
+    else this.#options.log.error(details, `${message}, and will fail until the identity is fixed`)
     this.#plan(delay)
   }
 

@@ -47,6 +47,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     },
     config: {
       scope: 'cache:read',
+      loggedParams: ['key'],
       openapi: {
         responses: {
           200: { description: 'The stored bytes, in their media type', headers: CACHE_HEADERS, body: { binary: true } },
@@ -80,6 +81,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     },
     config: {
       scope: 'cache:write',
+      loggedParams: ['key'],
       openapi: {
         requestBody: {
           description: 'The value: any bytes, kept exactly, with their Content-Type (application/octet-stream if none)',
@@ -119,6 +121,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     },
     config: {
       scope: 'cache:write',
+      loggedParams: ['key'],
       openapi: { responses: { 204: { description: 'Removed' }, ...problems(400, 404, 412, 503) } }
     }
   }, async (request, reply) => {

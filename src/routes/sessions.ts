@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { z } from 'zod'
 import { NotFoundError, PayloadTooLargeError, PreconditionFailedError } from '../errors.js'
 import { preconditionsOf } from '../http/conditional.js'
+import { parseExactJson } from '../http/exact-json.js'
 import { requireMediaType } from '../http/media-type.js'
 import { problems, type HeaderName } from '../openapi/responses.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
@@ -30,8 +31,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
   // Room for the envelope and for pretty-printed JSON; the exact limit is checked on the canonical data.
   const bodyLimit = limits.maxBytes * 2 + 4096
   app.removeContentTypeParser('text/plain')
-  app.addContentTypeParser(MERGE_PATCH_TYPE, { parseAs: 'string', bodyLimit },
-    app.getDefaultJsonParser('error', 'error'))
+  app.addContentTypeParser(MERGE_PATCH_TYPE, { parseAs: 'string', bodyLimit }, parseExactJson)
   const WriteSchema = sessionWriteSchema(limits)
   const tooLarge = () => new PayloadTooLargeError(`Session data is limited to ${limits.maxBytes} bytes of JSON`)
   const preconditionFailed = () => new PreconditionFailedError('The session does not match the preconditions')

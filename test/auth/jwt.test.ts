@@ -7,7 +7,14 @@ import { startIdentityProvider } from '../helpers/identity-provider.js'
 
 const idp = await startIdentityProvider(t)
 const app = await buildTestApp(t, {
-  env: { AUTH_MODE: 'jwt', JWT_ISSUER: idp.issuer, JWT_AUDIENCE: idp.audience, JWT_CLOCK_SKEW_SECONDS: '30' }
+  // Every failure here comes from one address; the failure limit has tests of its own (refusal-limits.test.ts).
+  env: {
+    AUTH_MODE: 'jwt',
+    JWT_ISSUER: idp.issuer,
+    JWT_AUDIENCE: idp.audience,
+    JWT_CLOCK_SKEW_SECONDS: '30',
+    AUTH_FAILURE_MAX: '0'
+  }
 })
 
 const read = async (app: FastifyInstance, token?: string) => await app.inject({
@@ -73,10 +80,12 @@ t.test('a rotated signing key is picked up', async (t) => {
 t.test('tokens naming made-up keys cannot make the service hammer the identity provider', async (t) => {
   const fetchesBefore = idp.jwksFetches()
   const [, payload, signature] = idp.token({ roles: ['cache:read'] }).split('.')
-  for (let i = 0; i < 20; i++) {
+  // All at once: an unknown kid waits for the next permitted JWKS fetch, which they share.
+  const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => {
     const header = base64url({ alg: 'RS256', typ: 'JWT', kid: `made-up-${i}` })
-    t.equal((await read(app, `${header}.${payload}.${signature}`)).statusCode, 401)
-  }
+    return read(app, `${header}.${payload}.${signature}`)
+  }))
+  for (const res of responses) t.equal(res.statusCode, 401)
   t.ok(idp.jwksFetches() - fetchesBefore <= 1, `${idp.jwksFetches() - fetchesBefore} JWKS fetch for 20 unknown kids`)
   t.equal((await read(app, idp.token({ roles: ['cache:read'] }))).statusCode, 404, 'known keys still verify meanwhile')
 })

@@ -1,7 +1,7 @@
 // Builds the app the way server.ts does, from an environment, and closes it when the test ends.
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type AppOptions } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { holdToDocument } from './openapi-conformance.js'
 
@@ -12,11 +12,14 @@ export interface TestAppOptions {
   env?: Record<string, string>
   /** Collect log lines here (as parsed JSON) instead of discarding them. */
   logs?: LogCapture
+  /** buildApp's own options (a credential, shorter JWKS intervals, ...). */
+  options?: AppOptions
 }
 
-export async function buildTestApp (t: Teardown, { env = {}, logs }: TestAppOptions = {}): Promise<FastifyInstance> {
+export async function buildTestApp (t: Teardown, { env = {}, logs, options = {} }: TestAppOptions = {})
+  : Promise<FastifyInstance> {
   const config = loadConfig({ LOG_LEVEL: logs === undefined ? 'silent' : 'debug', AUTH_MODE: 'none', ...env })
-  const app = await buildApp(config, logs === undefined ? {} : { logStream: logs.stream })
+  const app = await buildApp(config, { ...options, ...(logs !== undefined && { logStream: logs.stream }) })
   t.teardown(() => app.close())
   holdToDocument(app)
   return app

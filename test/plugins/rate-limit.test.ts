@@ -40,3 +40,28 @@ t.test('the limit is shared by every replica, per caller', async (t) => {
   const metrics = await buildMetricsServer(replicaA).inject({ method: 'GET', url: '/metrics' })
   t.match(metrics.body, /^rate_limited_requests_total [1-9]/m, 'counted in the metrics')
 })
+
+t.test('without authentication, each client address has a limit of its own', async (t) => {
+  const open = await buildTestApp(t, { env: { REDIS_URL: redis.url, AUTH_MODE: 'none', RATE_LIMIT_MAX: '3' } })
+  const from = async (remoteAddress: string) =>
+    (await open.inject({ method: 'GET', url: '/cache/anonymous', remoteAddress })).statusCode
+  const first = []
+  for (let i = 0; i < 4; i++) first.push(await from('10.1.0.1'))
+  t.same(first, [404, 404, 404, 429], 'one client uses up its own limit')
+  t.equal(await from('10.1.0.2'), 404, 'and another client is not affected')
+})
+
+t.test('the default limit never throttles a busy caller', async (t) => {
+  // No RATE_LIMIT_MAX: the default with Redis, as a service gets it out of the box.
+  const defaults = await buildTestApp(t, { env: { REDIS_URL: redis.url, AUTH_MODE: 'api-key', API_KEYS } })
+  const statuses = new Map<number, number>()
+  // 1,200 requests in a few seconds, beyond "a few hundred a second": the old default (1,000 a minute) refused 200.
+  for (let batch = 0; batch < 12; batch++) {
+    const responses = await Promise.all(Array.from({ length: 100 }, () =>
+      defaults.inject({ method: 'GET', url: '/cache/busy', headers: as('orders-key-0123456789') })))
+    for (const res of responses) statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
+  }
+  t.same(Object.fromEntries(statuses), { 404: 1200 }, 'no 429 at all')
+  const last = await defaults.inject({ method: 'GET', url: '/cache/busy', headers: as('orders-key-0123456789') })
+  t.equal(last.headers['ratelimit-limit'], '100000', 'the default is 100,000 a minute per caller')
+})

@@ -50,3 +50,41 @@ t.test('jwt mode: no token, valid or not, reaches the log', async (t) => {
     for (const part of token.split('.')) t.notOk(text.includes(part), 'no part of a token is in the log')
   }
 })
+
+t.test('a session id never reaches the log or an error body, whatever form its path takes', async (t) => {
+  const logs = captureLogs()
+  const app = await buildTestApp(t, { logs })
+  const created = await app.inject({
+    method: 'POST', url: '/sessions', headers: { 'content-type': 'application/json' }, payload: '{"data":{}}'
+  })
+  const id = created.json().id as string
+  const encodedFirst = `%${id.charCodeAt(0).toString(16)}${id.slice(1)}`
+  const variants: Array<[string, number]> = [
+    [`/%73essions/${id}`, 200], // the router decodes the path: this is GET /sessions/:id
+    [`/sessions/${encodedFirst}`, 200], // an id partly percent-encoded is the same id
+    [`//sessions/${id}`, 404],
+    [`/sessions%2F${id}`, 404],
+    [`/sessions/${id}/`, 404],
+    [`/SESSIONS/${id}`, 404],
+    [`/sessions/${id}?touch=maybe`, 400]
+  ]
+  for (const [url, status] of variants) {
+    const res = await app.inject({ method: 'GET', url })
+    t.equal(res.statusCode, status, url.replace(id.slice(1), '<id>'))
+    // A 200 is the session itself, which names its id; an error never does.
+    if (status >= 400) t.notOk(res.body.includes(id.slice(1)), 'the error does not echo the id')
+  }
+  const post = await app.inject({ method: 'POST', url: `/%73essions/${id}` })
+  t.equal(post.statusCode, 405, 'a 405 on a session path')
+  const text = logs.text()
+  t.notOk(text.includes(id.slice(1)), 'no form of the id is in the log')
+  t.match(text, /"url":"\/sessions\/\[redacted\]"/, 'a matched session route logs its template')
+  t.match(text, /"url":"\[no matching route\]"/, 'an unmatched path is not logged at all')
+})
+
+t.test('cache keys are logged, decoded and re-encoded from the route', async (t) => {
+  const logs = captureLogs()
+  const app = await buildTestApp(t, { logs })
+  await app.inject({ method: 'GET', url: '/%63ache/user%3A42?x=1' })
+  t.match(logs.text(), /"url":"\/cache\/user%3A42\?x=1"/)
+})

@@ -151,3 +151,30 @@ t.test('a started refresher does not keep the process alive, and stop() ends its
   await sleep(800)
   t.equal(credential.calls, 1, 'no refresh after stop()')
 })
+
+t.test('a failed apply is a failure: counted, logged and retried, and the refresher keeps going', async (t) => {
+  const credential = new FakeEntraCredential({ lifetimeMs: 2000 })
+  const logs = captureLogs()
+  const applied: AccessToken[] = []
+  let failuresLeft = 1
+  const refresher = new TokenRefresher({
+    credential,
+    scope: SCOPE,
+    log: pino({ level: 'debug' }, logs.stream),
+    backoff: { baseDelayMs: 20, maxDelayMs: 200 },
+    apply: async (token) => {
+      if (failuresLeft-- > 0) throw new Error('every connection refused the new token')
+      applied.push(token)
+    }
+  })
+  t.teardown(() => refresher.stop())
+  await refresher.start()
+  // The first refresh comes at 75-80 % of 2 s; its apply throws; the retry follows after the backoff.
+  await sleep(2500)
+  t.equal(refresher.status().refreshFailures, 1, 'the failed apply is counted')
+  t.ok(applied.length >= 1, 'a later token was applied')
+  t.ok(credential.calls >= 3, `getToken was called again (${credential.calls} calls)`)
+  t.ok(refresher.hasValidToken(), 'the token in use never lapsed')
+  t.match(logs.text(), /redis token could not be applied/)
+  t.notOk(logs.text().includes(credential.issued[1]!.token), 'the token is not logged')
+})

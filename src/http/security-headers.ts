@@ -1,0 +1,30 @@
+// The security headers every answer carries: helmet's, with a Content-Security-Policy that keeps a cached value
+// stored as text/html from running in a browser. One set of options serves @fastify/helmet on every route and,
+// read off it once at startup, the answers that never reach its hook (errors of Node's HTTP parser and of the
+// router).
+import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet'
+import Fastify from 'fastify'
+
+export const HELMET_OPTIONS: FastifyHelmetOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], sandbox: [] }
+  }
+}
+
+/** The headers @fastify/helmet adds with HELMET_OPTIONS: one answer with it, less the same answer without it. */
+export async function securityHeaders (): Promise<Readonly<Record<string, string>>> {
+  const [withHelmet, without] = await Promise.all([answerHeaders(true), answerHeaders(false)])
+  return Object.freeze(Object.fromEntries(Object.entries(withHelmet)
+    .filter(([name]) => !(name in without))
+    .map(([name, value]) => [name, String(value)])))
+}
+
+async function answerHeaders (helmet: boolean) {
+  const probe = Fastify()
+  if (helmet) await probe.register(fastifyHelmet, HELMET_OPTIONS)
+  probe.get('/', async () => '')
+  const { headers } = await probe.inject('/')
+  await probe.close()
+  return headers
+}
