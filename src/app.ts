@@ -4,12 +4,14 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { problem, problemErrorHandler, RouteNotFoundError, sendProblem } from './errors.js'
+import { clientErrorAnswerer } from './http/client-errors.js'
 import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
+import { parseExactJson } from './http/exact-json.js'
 import { trackRouteMethods } from './http/method-not-allowed.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
-import { loggerOptions, redactUrl } from './logger.js'
-import { REDIS_STARTUP_TIMEOUT_MS } from './plugins/redis-connection.js'
-import authPlugin from './plugins/auth.js'
+import { securityHeaders } from './http/security-headers.js'
+import { loggerOptions } from './logger.js'
+import authPlugin, { type AuthPluginOptions } from './plugins/auth.js'
 import metricsPlugin from './plugins/metrics.js'
 import openApiPlugin from './plugins/openapi.js'
 import protectionPlugin from './plugins/protection.js'
@@ -29,9 +31,14 @@ export interface AppOptions {
   credential?: TokenCredential
   /** Retry pacing of the Entra ID token refresher. */
   tokenBackoff?: BackoffOptions
+  /** Called when Redis refuses the service after it started without waiting for it; server.ts exits 1. */
+  onFatalError?: (err: Error) => void
+  /** Tuning of the JWKS key set in jwt mode (tests shorten its intervals). */
+  jwks?: AuthPluginOptions['jwks']
 }
 
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const headers = await securityHeaders()
   const app = Fastify({
     logger: loggerOptions({ level: config.logLevel, pretty: options.prettyLogs, stream: options.logStream }),
     genReqId: requestIdOf,
@@ -40,16 +47,19 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     bodyLimit: 16 * 1024,
     // HEAD is served where it is documented (GET /cache/:key), not everywhere GET is.
     exposeHeadRoutes: false,
-    // Startup may wait for Redis for REDIS_STARTUP_TIMEOUT_MS; avvio must not give up on the plugin first.
-    pluginTimeout: REDIS_STARTUP_TIMEOUT_MS + 5000,
+    // With Entra ID, startup waits for the first token, which may take the credential's 30 s attempt timeout; avvio
+    // must not give up on the plugin first.
+    pluginTimeout: 45_000,
     routerOptions: {
       // A key of 512 bytes can take three times as many characters once percent-encoded.
       maxParamLength: CACHE_KEY_MAX_BYTES * 3
     },
+    // Requests Node's HTTP parser refuses (oversized headers, bytes that are not HTTP) get problem+json too.
+    clientErrorHandler: clientErrorAnswerer(headers),
     // A malformed percent-encoding in the path is the caller's mistake, so it gets a 400 problem like any other.
     frameworkErrors: (error, request, reply) => {
-      // These requests never reach the onRequest hooks, so the request id is set here.
-      reply.header(REQUEST_ID_HEADER, request.id)
+      // These requests never reach the onRequest hooks, so the request id and security headers are set here.
+      reply.headers(headers).header(REQUEST_ID_HEADER, request.id)
       sendProblem(reply, problem('CS_BAD_REQUEST', 400,
         error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly percent-encoded' : 'The request is malformed'))
     }
@@ -58,7 +68,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(problemErrorHandler)
-  app.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method, redactUrl(request.url)) })
+  // JSON bodies are refused rather than changed when a number in them would not survive (exact-json.ts).
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseExactJson)
+  // The path is not echoed: it may carry a secret in a form no route knows (a session id after `//sessions/`).
+  app.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method) })
   app.addHook('onRequest', async (request, reply) => { reply.header(REQUEST_ID_HEADER, request.id) })
   closeConnectionsOnDrain(app)
 
@@ -69,9 +83,15 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(metricsPlugin, {
     redis: config.redis === undefined ? 'none' : config.redis.auth.mode === 'entra' ? 'entra' : 'connected'
   })
-  await app.register(storePlugin, { config, credential: options.credential, tokenBackoff: options.tokenBackoff })
-  await app.register(authPlugin, { auth: config.security.auth })
+  await app.register(storePlugin, {
+    config, credential: options.credential, tokenBackoff: options.tokenBackoff, onFatalError: options.onFatalError
+  })
   await app.register(protectionPlugin, { security: config.security, keyPrefix: config.keyPrefix })
+  await app.register(authPlugin, {
+    auth: config.security.auth,
+    failureLimit: config.security.authFailureLimit,
+    ...(options.jwks !== undefined && { jwks: options.jwks })
+  })
   await app.register(healthRoutes)
   await app.register(cacheRoutes, { prefix: '/cache', ...config.cache, keyIsolation: config.security.keyIsolation })
   await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions })

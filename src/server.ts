@@ -14,7 +14,12 @@ try {
   process.exit(1)
 }
 
-const app = await buildApp(config, { prettyLogs: process.stdout.isTTY === true })
+const app = await buildApp(config, {
+  prettyLogs: process.stdout.isTTY === true,
+  // Redis refused the service after startup went on without it: waiting will not help, so the pod must fail
+  // visibly (the reason is already logged) rather than stay up and unready for ever.
+  onFatalError: () => { process.exit(1) }
+})
 const metricsServer = config.security.metrics.enabled ? buildMetricsServer(app) : undefined
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ signal, err }) => {

@@ -1,12 +1,12 @@
 // The Redis connection: builds the client from the configuration, authenticates it (nothing, an access key, or
 // a Microsoft Entra ID token kept fresh on every live connection), waits for it at startup, and closes it.
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { TokenCredential } from '@azure/core-auth'
 import { DefaultAzureCredential } from '@azure/identity'
-import fastifyRedis from '@fastify/redis'
 import fp from 'fastify-plugin'
 import type { RedisConfig } from '../config/redis.js'
 import { StoreUnavailableError } from '../errors.js'
-import { closeRedisClient, createRedisClient, waitUntilReady } from '../redis/client.js'
+import { closeRedisClient, createRedisClient, readyOrRefused } from '../redis/client.js'
 import type { RedisClient, RedisCredentials } from '../redis/connections.js'
 import { usernameFromToken } from '../redis/entra-identity.js'
 import { Reauthenticator, type ReauthenticatorStatus } from '../redis/reauthenticator.js'
@@ -14,8 +14,12 @@ import { TokenRefresher, type TokenRefresherStatus } from '../redis/token-refres
 import type { BackoffOptions } from '../redis/token-schedule.js'
 import { callRedis } from '../store/redis-scripts.js'
 
-/** How long startup waits for Redis before giving up (Kubernetes then restarts the pod). */
-export const REDIS_STARTUP_TIMEOUT_MS = 15_000
+/**
+ * How long startup waits for Redis before listening anyway. A Redis that answers (the usual case) is ready well
+ * within it, so the first requests find it; one still starting beside the pod is waited for in the background,
+ * with /readyz and the API answering 503 meanwhile, rather than crash-looping the pod.
+ */
+const STARTUP_GRACE_MS = 1000
 /** The AUTHs of one rotation are spread over at most this long, or a tenth of the old token's remaining life. */
 const MAX_AUTH_SPREAD_MS = 2000
 
@@ -26,6 +30,8 @@ export interface RedisConnectionOptions {
   credential?: TokenCredential
   /** Retry pacing of the token refresher (tests shorten it). */
   tokenBackoff?: BackoffOptions
+  /** Called when Redis refuses the service after startup went on without it (a wrong password, say). */
+  onFatalError?: (err: Error) => void
 }
 
 export interface RedisAuthStatus extends Partial<TokenRefresherStatus>, ReauthenticatorStatus {
@@ -34,6 +40,8 @@ export interface RedisAuthStatus extends Partial<TokenRefresherStatus>, Reauthen
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The one Redis client (standalone or cluster) every store command and the rate limit go through. */
+    redis: RedisClient
     /** Resolves when Redis answers with valid credentials; rejects with StoreUnavailableError otherwise. */
     redisHealth: () => Promise<void>
     /** Counts and timestamps of token refreshes and re-authentications, for logs and metrics. */
@@ -41,7 +49,8 @@ declare module 'fastify' {
   }
 }
 
-export default fp<RedisConnectionOptions>(async (app, { redis, commandTimeoutMs, credential, tokenBackoff }) => {
+export default fp<RedisConnectionOptions>(async (app, options) => {
+  const { redis, commandTimeoutMs, credential, tokenBackoff, onFatalError } = options
   const { auth } = redis
   const reauthenticator = new Reauthenticator(app.log)
   let credentials: RedisCredentials | undefined =
@@ -67,17 +76,28 @@ export default fp<RedisConnectionOptions>(async (app, { redis, commandTimeoutMs,
 
   const client: RedisClient = createRedisClient(redis, credentials, commandTimeoutMs, app.log)
   reauthenticator.track(client)
+  let closing = false
+  const connected = readyOrRefused(client)
   try {
-    // The app starts only once Redis has answered. Waiting here rather than in @fastify/redis gives a clear
-    // error for a refused password, instead of its QUIT that an offline client cannot send.
-    await waitUntilReady(client, REDIS_STARTUP_TIMEOUT_MS)
+    // A refusal (a wrong password, a certificate that does not verify) fails startup at once: waiting cannot fix it.
+    await Promise.race([connected, sleep(STARTUP_GRACE_MS, undefined, { ref: false })])
   } catch (err) {
     // A client that never became ready would otherwise go on reconnecting, and keep the process alive.
     refresher?.stop()
     client.disconnect()
     throw err
   }
-  await app.register(fastifyRedis, { client })
+  if (client.status !== 'ready') {
+    app.log.warn('Redis does not answer yet: serving 503 until it does')
+    connected.then(() => { app.log.info('Redis answers: serving') }, (err: Error) => {
+      if (closing) return
+      app.log.fatal({ err: { message: err.message } }, 'Redis refused the service')
+      onFatalError?.(err)
+    })
+  }
+  // Decorated here rather than through @fastify/redis, which holds startup until the client is ready: the very wait
+  // that would crash-loop a pod whose Redis is still starting.
+  app.decorate<RedisClient>('redis', client)
 
   app.decorate('redisHealth', async () => {
     if (refresher !== undefined && !refresher.hasValidToken()) {
@@ -87,6 +107,7 @@ export default fp<RedisConnectionOptions>(async (app, { redis, commandTimeoutMs,
   })
   app.decorate('redisAuthStatus', () => ({ mode: auth.mode, ...refresher?.status(), ...reauthenticator.status() }))
   app.addHook('onClose', async () => {
+    closing = true
     refresher?.stop()
     await closeRedisClient(client)
   })

@@ -24,9 +24,10 @@ export interface StorePluginOptions {
   config: Config
   credential?: TokenCredential | undefined
   tokenBackoff?: BackoffOptions | undefined
+  onFatalError?: ((err: Error) => void) | undefined
 }
 
-export default fp<StorePluginOptions>(async (app, { config, credential, tokenBackoff }) => {
+export default fp<StorePluginOptions>(async (app, { config, credential, tokenBackoff, onFatalError }) => {
   if (config.redis === undefined) {
     app.log.warn('Redis is not configured: using the embedded memory store, which is single-instance and not durable')
     const cacheStore = new MemoryCacheStore()
@@ -45,7 +46,8 @@ export default fp<StorePluginOptions>(async (app, { config, credential, tokenBac
     redis: config.redis,
     commandTimeoutMs: config.redisCommandTimeoutMs,
     ...(credential !== undefined && { credential }),
-    ...(tokenBackoff !== undefined && { tokenBackoff })
+    ...(tokenBackoff !== undefined && { tokenBackoff }),
+    ...(onFatalError !== undefined && { onFatalError })
   })
   app.decorate('cacheStore', new RedisCacheStore(app.redis, config.keyPrefix))
   app.decorate('sessionStore', new RedisSessionStore(app.redis, config.keyPrefix))

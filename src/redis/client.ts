@@ -47,17 +47,15 @@ export function createRedisClient (redis: RedisConfig, credentials: RedisCredent
 }
 
 /**
- * Resolves once the client is ready. Resolves late rather than failing while Redis is merely unreachable (it
- * may be starting alongside us), but fails at once when Redis refuses us, as for a wrong password.
+ * Settles once the client is ready (resolves), or once Redis has refused it in a way that waiting cannot fix
+ * (rejects): a refused password (WRONGPASS, NOAUTH, NOPERM, ...), a certificate that does not verify, or a client
+ * closed for good. While Redis is merely unreachable (it may be starting beside us) it keeps waiting.
  */
-export async function waitUntilReady (client: RedisClient, timeoutMs: number): Promise<void> {
+export async function readyOrRefused (client: RedisClient): Promise<void> {
   if (client.status === 'ready') return
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => settle(new Error(`Redis did not become ready within ${timeoutMs} ms`)), timeoutMs)
     const onReady = () => settle()
     const onError = (err: Error & { lastNodeError?: Error }) => {
-      // Network errors are retried by ioredis; a refusal (WRONGPASS, NOAUTH, NOPERM, ...) or a certificate that
-      // does not verify will not get better by waiting.
       const refusal = [err, err.lastNodeError].find((e) => e?.name === 'ReplyError')
       if (refusal !== undefined) settle(new Error(`Redis refused the connection: ${refusal.message}`))
       const tls = [err, err.lastNodeError].find(isCertificateError)
@@ -65,13 +63,25 @@ export async function waitUntilReady (client: RedisClient, timeoutMs: number): P
     }
     const onEnd = () => settle(new Error('Redis closed the connection for good'))
     function settle (err?: Error) {
-      clearTimeout(timer)
       client.off('ready', onReady).off('error', onError).off('end', onEnd)
       if (err === undefined) resolve()
       else reject(err)
     }
     client.on('ready', onReady).on('error', onError).on('end', onEnd)
   })
+}
+
+/** readyOrRefused, failing too when Redis has not answered within the timeout (for one-off checks). */
+export async function waitUntilReady (client: RedisClient, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not become ready within ${timeoutMs} ms`)), timeoutMs)
+  })
+  try {
+    await Promise.race([readyOrRefused(client), timedOut])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 const CERTIFICATE_ERRORS = new Set([
