@@ -11,7 +11,8 @@ export class ExpiringMap<V> {
     this.#sweeper.unref()
   }
 
-  get (key: string): { value: V, ttlMs: number } | undefined {
+  /** The live entry, with its expiry as an instant and as the time left, both from one reading of the clock. */
+  get (key: string): { value: V, expiresAt: number, ttlMs: number } | undefined {
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
     const ttlMs = entry.expiresAt - Date.now()
@@ -19,11 +20,16 @@ export class ExpiringMap<V> {
       this.#entries.delete(key)
       return undefined
     }
-    return { value: entry.value, ttlMs }
+    return { value: entry.value, expiresAt: entry.expiresAt, ttlMs }
   }
 
   set (key: string, value: V, ttlMs: number): void {
-    this.#entries.set(key, { value, expiresAt: Date.now() + ttlMs })
+    this.setUntil(key, value, Date.now() + ttlMs)
+  }
+
+  /** Stores an entry that expires at this instant: what a caller computed is exactly what a later read reports. */
+  setUntil (key: string, value: V, expiresAt: number): void {
+    this.#entries.set(key, { value, expiresAt })
   }
 
   delete (key: string): boolean {

@@ -25,9 +25,8 @@ export class MemorySessionStore implements SessionStore {
   async get (id: string, { touch }: { touch: boolean }): Promise<SessionRecord | undefined> {
     const found = this.#sessions.get(id)
     if (found === undefined) return undefined
-    const now = Date.now()
-    if (!touch) return record(found.value, now + found.ttlMs)
-    return this.#save(id, found.value, now)
+    if (!touch) return record(found.value, found.expiresAt)
+    return this.#save(id, found.value, Date.now())
   }
 
   async put (id: string, write: SessionWrite, preconditions: Preconditions): Promise<SessionPutResult> {
@@ -67,7 +66,7 @@ export class MemorySessionStore implements SessionStore {
   /** Stores the session with its idle expiry slid from now, capped by the absolute one. */
   #save (id: string, session: StoredSession, now: number): SessionRecord {
     const expiresAt = Math.min(now + session.idleTtlMs, session.absoluteExpiresAt)
-    this.#sessions.set(id, session, expiresAt - now)
+    this.#sessions.setUntil(id, session, expiresAt)
     return record(session, expiresAt)
   }
 }
