@@ -1,8 +1,8 @@
 // The JWKS key set: a forged token can never make a valid one fail, fetches stay bounded whatever arrives, and a
 // rotation's new key is fetched in the background before any token uses it.
 import { pino } from 'pino'
-import t from 'tap'
-import { JwtVerifier } from '../../src/auth/jwt-verifier.js'
+import t, { type Test } from 'tap'
+import { JwtVerifier, type JwtVerifierOptions } from '../../src/auth/jwt-verifier.js'
 import { buildTestApp } from '../helpers/app.js'
 import { startIdentityProvider, type IdentityProvider } from '../helpers/identity-provider.js'
 
@@ -11,6 +11,15 @@ const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString
 function forged (idp: IdentityProvider, kid: string): string {
   const [, payload, signature] = idp.token({ roles: ['cache:read'] }).split('.')
   return `${base64url({ alg: 'RS256', typ: 'JWT', kid })}.${payload}.${signature}`
+}
+
+/** A verifier of the identity provider's tokens, started, and stopped when the test ends. */
+async function verifierFor (t: Test, idp: IdentityProvider, issuer: string, jwks: JwtVerifierOptions['jwks'] = {}) {
+  const log = pino({ level: 'silent' })
+  const verifier = new JwtVerifier({ issuer, audiences: [idp.audience], clockSkewSeconds: 0, log, jwks })
+  await verifier.start()
+  t.teardown(() => verifier.stop())
+  return verifier
 }
 
 t.test('a token with a made-up kid does not lock out valid tokens signed with a new key', async (t) => {
@@ -30,11 +39,7 @@ t.test('a token with a made-up kid does not lock out valid tokens signed with a 
 
 t.test('a flood of made-up kids costs at most one JWKS fetch per interval', async (t) => {
   const idp = await startIdentityProvider(t)
-  const verifier = new JwtVerifier({
-    issuer: idp.issuer, audiences: [idp.audience], clockSkewSeconds: 0, log: pino({ level: 'silent' })
-  })
-  await verifier.start()
-  t.teardown(() => verifier.stop())
+  const verifier = await verifierFor(t, idp, idp.issuer)
   t.equal(idp.jwksFetches(), 1, 'fetched once at startup')
 
   const started = Date.now()
@@ -51,15 +56,7 @@ t.test('a flood of made-up kids costs at most one JWKS fetch per interval', asyn
 
 t.test('the keys are refreshed in the background, so a rotated key is held before it is used', async (t) => {
   const idp = await startIdentityProvider(t)
-  const verifier = new JwtVerifier({
-    issuer: idp.issuer,
-    audiences: [idp.audience],
-    clockSkewSeconds: 0,
-    log: pino({ level: 'silent' }),
-    jwks: { refreshIntervalMs: 200, minFetchIntervalMs: 50 }
-  })
-  await verifier.start()
-  t.teardown(() => verifier.stop())
+  const verifier = await verifierFor(t, idp, idp.issuer, { refreshIntervalMs: 200, minFetchIntervalMs: 50 })
   idp.rotate()
   const deadline = Date.now() + 5000
   while (idp.jwksFetches() < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
@@ -73,25 +70,13 @@ t.test('the keys are refreshed in the background, so a rotated key is held befor
 
 t.test('an unreachable identity provider at startup does not stop the service; keys are fetched later', async (t) => {
   const idp = await startIdentityProvider(t)
-  const verifier = new JwtVerifier({
-    issuer: `${idp.issuer}-missing`,
-    audiences: [idp.audience],
-    clockSkewSeconds: 0,
-    log: pino({ level: 'silent' }),
-    jwks: { minFetchIntervalMs: 10 }
-  })
-  await verifier.start()
-  t.teardown(() => verifier.stop())
+  const verifier = await verifierFor(t, idp, `${idp.issuer}-missing`, { minFetchIntervalMs: 10 })
   await t.rejects(verifier.verify(idp.token({ roles: ['cache:read'] })), /unknown signing key/)
 })
 
 t.test('a key is only used for the algorithm it was made for', async (t) => {
   const idp = await startIdentityProvider(t)
-  const verifier = new JwtVerifier({
-    issuer: idp.issuer, audiences: [idp.audience], clockSkewSeconds: 0, log: pino({ level: 'silent' })
-  })
-  await verifier.start()
-  t.teardown(() => verifier.stop())
+  const verifier = await verifierFor(t, idp, idp.issuer)
   // An ES256 token naming the RSA key's kid.
   const [, payload, signature] = idp.token({ roles: ['cache:read'] }, { alg: 'ES256' }).split('.')
   const header = base64url({ alg: 'ES256', typ: 'JWT', kid: 'rs256-key-1' })

@@ -34,7 +34,10 @@ const MODELS: Record<string, new (data: never) => { validate (): void }> = {
 }
 
 type Manifest = {
-  apiVersion: string, kind: string, metadata: { name: string, annotations?: Record<string, string> }, [field: string]: any
+  apiVersion: string
+  kind: string
+  metadata: { name: string, annotations?: Record<string, string> }
+  [field: string]: any
 }
 // helm 3.6 renders for Kubernetes 1.20 unless told; AKS supports 1.30 and later.
 const KUBE_VERSION = ['--kube-version', '1.30.0']
@@ -89,7 +92,7 @@ function checkPolicies (t: Test, manifests: Manifest[]) {
   const graceSeconds = Number(config.SHUTDOWN_GRACE_MS) / 1000
   const preStop = Number(container.lifecycle.preStop.exec.command[1])
   t.ok(pod.terminationGracePeriodSeconds > graceSeconds + preStop,
-    `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} > ${graceSeconds} s grace + ${preStop} s preStop`)
+    `grace period ${pod.terminationGracePeriodSeconds} s > ${graceSeconds} s to shut down + ${preStop} s preStop`)
   t.not(config.AUTH_MODE, 'none', 'callers are authenticated')
   t.match(config.REDIS_URL, /^rediss:\/\//, 'TLS to Redis')
 

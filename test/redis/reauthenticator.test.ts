@@ -4,9 +4,9 @@ import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Reauthenticator } from '../../src/redis/reauthenticator.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { startRedis, type RedisServer } from '../helpers/redis-server.js'
 
 async function until (condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000
@@ -14,6 +14,27 @@ async function until (condition: () => boolean, what: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await sleep(10)
   }
+}
+
+/**
+ * A client of the ACL user svc whose handshake (HELLO 3 AUTH svc token-1) is sent but not answered, because the
+ * server is frozen, and a re-authenticator tracking it. The test resumes the server.
+ */
+async function connectingClient (t: Test, redis: RedisServer) {
+  redis.pause()
+  const client = new Redis({
+    host: '127.0.0.1',
+    port: redis.port,
+    username: 'svc',
+    password: 'token-1',
+    maxRetriesPerRequest: 0,
+    connectTimeout: 10_000
+  })
+  t.teardown(() => client.disconnect())
+  await until(() => client.status === 'connect', 'the TCP connection')
+  const reauthenticator = new Reauthenticator(pino({ level: 'silent' }))
+  reauthenticator.track(client)
+  return { client, reauthenticator }
 }
 
 t.test('a connection that is connecting when a token arrives is re-authenticated once ready', async (t) => {
@@ -28,21 +49,7 @@ t.test('a connection that is connecting when a token arrives is re-authenticated
     if (args.some((arg) => arg.toLowerCase() === 'auth')) auths.push(source)
   })
 
-  // The server is frozen, so the client's handshake (AUTH svc token-1) is sent but not answered.
-  redis.pause()
-  const client = new Redis({
-    host: '127.0.0.1',
-    port: redis.port,
-    username: 'svc',
-    password: 'token-1',
-    maxRetriesPerRequest: 0,
-    connectTimeout: 10_000
-  })
-  t.teardown(() => client.disconnect())
-  await until(() => client.status === 'connect', 'the TCP connection')
-
-  const reauthenticator = new Reauthenticator(pino({ level: 'silent' }))
-  reauthenticator.track(client)
+  const { client, reauthenticator } = await connectingClient(t, redis)
   await reauthenticator.apply({ username: 'svc', password: 'token-2' }, 0)
   t.equal(reauthenticator.status().reauthentications, 0, 'nothing can be sent while the handshake is under way')
   t.equal(client.options.password, 'token-2', 'but any reconnect will use the new token')
@@ -60,19 +67,7 @@ t.test('rotations while a connection is down add one listener, and the newest to
   const redis = await startRedis(t)
   // token-2 was superseded before the connection was ready: the server no longer takes it, only the newest.
   await redis.admin().acl('SETUSER', 'svc', 'on', '>token-1', '>token-3', '~*', '+@all')
-  redis.pause()
-  const client = new Redis({
-    host: '127.0.0.1',
-    port: redis.port,
-    username: 'svc',
-    password: 'token-1',
-    maxRetriesPerRequest: 0,
-    connectTimeout: 10_000
-  })
-  t.teardown(() => client.disconnect())
-  await until(() => client.status === 'connect', 'the TCP connection')
-  const reauthenticator = new Reauthenticator(pino({ level: 'silent' }))
-  reauthenticator.track(client)
+  const { client, reauthenticator } = await connectingClient(t, redis)
   const listenersBefore = client.listenerCount('end')
   await reauthenticator.apply({ username: 'svc', password: 'token-2' }, 0)
   await reauthenticator.apply({ username: 'svc', password: 'token-3' }, 0)
