@@ -4,6 +4,7 @@
 ARG NODE_IMAGE=node:26-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Scripts are skipped here: `prepare` would build before the sources are copied.
@@ -13,13 +14,14 @@ COPY src ./src
 RUN npx tsc -p tsconfig.json && cp -r src/store/lua dist/store/
 
 FROM ${NODE_IMAGE} AS runtime
-ENV NODE_ENV=production
+ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Source maps, type declarations and docs are over 40 % of the dependencies' bytes, and nothing reads them at run time.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete \
-  && npm cache clean --force && rm -rf /root/.npm /tmp/*
+  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) \
+    -exec rm -f {} + \
+  && rm -rf /root/.npm /tmp/*
 COPY --from=build /app/dist ./dist
 # The official images' unprivileged user, by number, so that Kubernetes can check runAsNonRoot.
 USER 1000:1000
