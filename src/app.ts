@@ -9,6 +9,7 @@ import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
 import { parseExactJson } from './http/exact-json.js'
 import { trackRouteMethods } from './http/method-not-allowed.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
+import { RequestLogController } from './http/request-logging.js'
 import { securityHeaders } from './http/security-headers.js'
 import { loggerOptions } from './logger.js'
 import authPlugin, { type AuthPluginOptions } from './plugins/auth.js'
@@ -41,6 +42,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   const headers = await securityHeaders()
   const app = Fastify({
     logger: loggerOptions({ level: config.logLevel, pretty: options.prettyLogs, stream: options.logStream }),
+    // At info, only failed and slow requests are logged (request-logging.ts).
+    logController: new RequestLogController({ slowMs: config.logSlowRequestMs }),
     genReqId: requestIdOf,
     trustProxy: trustProxyOption(config.security.trustProxy),
     // Routes that take a body set their own limit; everything else takes next to nothing.
@@ -73,7 +76,10 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseExactJson)
   // The path is not echoed: it may carry a secret in a form no route knows (a session id after `//sessions/`).
   app.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method) })
-  app.addHook('onRequest', async (request, reply) => { reply.header(REQUEST_ID_HEADER, request.id) })
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id)
+    done()
+  })
   closeConnectionsOnDrain(app)
 
   // With CORS on, its plugin answers OPTIONS (preflight) everywhere, so OPTIONS is not a 405.
@@ -86,7 +92,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(storePlugin, {
     config, credential: options.credential, tokenBackoff: options.tokenBackoff, onFatalError: options.onFatalError
   })
-  await app.register(protectionPlugin, { security: config.security, keyPrefix: config.keyPrefix })
+  await app.register(protectionPlugin, { security: config.security, keyPrefix: config.keyPrefix, headers })
   await app.register(authPlugin, {
     auth: config.security.auth,
     failureLimit: config.security.authFailureLimit,

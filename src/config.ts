@@ -12,6 +12,7 @@ const EnvSchema = z.object({
   PORT: integer(0, 65535, 8080),
   HOST: text('0.0.0.0'),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  LOG_SLOW_REQUEST_MS: integer(0, 3_600_000, 1000),
   KEY_PREFIX: text('cache-service:').pipe(z.string().max(128, { error: 'must be at most 128 characters' })),
   CACHE_DEFAULT_TTL_SECONDS: integer(1, TTL_MAX, 3600),
   CACHE_MAX_TTL_SECONDS: integer(1, TTL_MAX, 2_592_000),
@@ -34,6 +35,7 @@ const EnvSchema = z.object({
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
+    logSlowRequestMs: env.LOG_SLOW_REQUEST_MS,
     keyPrefix: env.KEY_PREFIX,
     redis,
     security: securityConfigFrom(env, redis !== undefined, issue),
@@ -60,6 +62,8 @@ export interface Config {
   readonly port: number
   readonly host: string
   readonly logLevel: LogLevel
+  /** Requests slower than this are logged at info, as are failed ones; 0 logs every request. */
+  readonly logSlowRequestMs: number
   /** undefined selects the embedded memory store. */
   readonly redis: RedisConfig | undefined
   readonly security: SecurityConfig

@@ -93,7 +93,7 @@ export function problemErrorHandler (error: FastifyError, request: FastifyReques
       path: issue.instancePath,
       message: issue.message ?? 'is not valid'
     }))
-    request.log.info({ errors: body.errors }, 'request validation failed')
+    request.log.debug({ errors: body.errors }, 'request validation failed')
     return sendProblem(reply, body)
   }
 
@@ -114,7 +114,8 @@ export function problemErrorHandler (error: FastifyError, request: FastifyReques
     return sendProblem(reply, problem('INTERNAL', status, 'The server could not complete the request'))
   }
 
-  request.log.info({ code: error.code, status }, 'request refused')
+  // A refusal is the caller's business (a cache miss is one): worth a line at debug, not on every request at info.
+  request.log.debug({ code: error.code, status }, 'request refused')
   return sendProblem(reply, problem(error.code, status, error.message))
 }
 

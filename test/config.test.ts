@@ -15,6 +15,7 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     port: 8080,
     host: '0.0.0.0',
     logLevel: 'info',
+    logSlowRequestMs: 1000,
     redis: undefined,
     keyPrefix: 'cache-service:',
     cache: { defaultTtlSeconds: 3600, maxTtlSeconds: 2_592_000, maxValueBytes: 1_048_576 },

@@ -1,7 +1,8 @@
 // The security headers every answer carries: helmet's, with a Content-Security-Policy that keeps a cached value
-// stored as text/html from running in a browser. One set of options serves @fastify/helmet on every route and,
-// read off it once at startup, the answers that never reach its hook (errors of Node's HTTP parser and of the
-// router).
+// stored as text/html from running in a browser. @fastify/helmet computes them once, at startup, and the same
+// fixed set is then sent by every route (protection.ts) and by the answers that never reach a route (errors of
+// Node's HTTP parser and of the router): helmet itself rebuilds its policy on every request, which a cache's hot
+// path should not pay for.
 import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet'
 import Fastify from 'fastify'
 

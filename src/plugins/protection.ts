@@ -1,8 +1,7 @@
-// Protection around every route: security headers (helmet), CORS only when configured, load shedding when the
+// Protection around every route: security headers (helmet's, fixed), CORS only when configured, load shedding when the
 // event loop is overloaded (under-pressure), and a per-caller rate limit whose counters live in Redis, so every
 // replica enforces one shared limit.
 import fastifyCors from '@fastify/cors'
-import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyUnderPressure from '@fastify/under-pressure'
 import type { FastifyRequest } from 'fastify'
@@ -10,20 +9,25 @@ import fp from 'fastify-plugin'
 import { ANONYMOUS, type Caller } from '../auth/caller.js'
 import type { SecurityConfig } from '../config/security.js'
 import { RateLimitedError, RETRY_AFTER_SECONDS } from '../errors.js'
-import { HELMET_OPTIONS } from '../http/security-headers.js'
 
 export interface ProtectionOptions {
   security: SecurityConfig
   keyPrefix: string
+  /** The security headers every answer carries. */
+  headers: Readonly<Record<string, string>>
 }
 
 /** Response headers a browser caller may read when CORS is on. */
 const EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', 'Cache-Control',
   'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']
 
-export default fp<ProtectionOptions>(async (app, { security, keyPrefix }) => {
-  // The /docs page sets a policy of its own.
-  await app.register(fastifyHelmet, HELMET_OPTIONS)
+export default fp<ProtectionOptions>(async (app, { security, keyPrefix, headers }) => {
+  // helmet's headers, computed once from its options (security-headers.ts) rather than on every request; the /docs
+  // page sets a policy of its own.
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(headers)
+    done()
+  })
 
   if (security.corsOrigins !== undefined) {
     await app.register(fastifyCors, { origin: security.corsOrigins, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 })

@@ -2,13 +2,12 @@
 // a Microsoft Entra ID token kept fresh on every live connection), waits for it at startup, and closes it.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TokenCredential } from '@azure/core-auth'
-import { DefaultAzureCredential } from '@azure/identity'
 import fp from 'fastify-plugin'
 import type { RedisConfig } from '../config/redis.js'
 import { StoreUnavailableError } from '../errors.js'
 import { closeRedisClient, createRedisClient, readyOrRefused } from '../redis/client.js'
 import type { RedisClient, RedisCredentials } from '../redis/connections.js'
-import { usernameFromToken } from '../redis/entra-identity.js'
+import { defaultAzureCredential, usernameFromToken } from '../redis/entra-identity.js'
 import { Reauthenticator, type ReauthenticatorStatus } from '../redis/reauthenticator.js'
 import { TokenRefresher, type TokenRefresherStatus } from '../redis/token-refresher.js'
 import type { BackoffOptions } from '../redis/token-schedule.js'
@@ -60,7 +59,7 @@ export default fp<RedisConnectionOptions>(async (app, options) => {
   if (auth.mode === 'entra') {
     let username = auth.username
     refresher = new TokenRefresher({
-      credential: credential ?? new DefaultAzureCredential(),
+      credential: credential ?? await defaultAzureCredential(),
       scope: auth.scope,
       log: app.log,
       ...(tokenBackoff !== undefined && { backoff: tokenBackoff }),

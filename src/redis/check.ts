@@ -2,12 +2,11 @@
 // connect, PING, SET and GET a probe key, and count the server's clients. Secrets are never printed.
 import { randomBytes } from 'node:crypto'
 import type { TokenCredential } from '@azure/core-auth'
-import { DefaultAzureCredential } from '@azure/identity'
 import { pino } from 'pino'
 import type { Config } from '../config.js'
 import { closeRedisClient, createRedisClient, waitUntilReady } from './client.js'
 import { connectionsOf, type RedisClient, type RedisCredentials } from './connections.js'
-import { usernameFromToken } from './entra-identity.js'
+import { defaultAzureCredential, usernameFromToken } from './entra-identity.js'
 import { TokenRefresher } from './token-refresher.js'
 
 const CONNECT_TIMEOUT_MS = 10_000
@@ -69,7 +68,7 @@ async function credentialsFor (auth: NonNullable<Config['redis']>['auth'], crede
   if (auth.mode === 'none') return undefined
   if (auth.mode === 'password') return { username: auth.username, password: auth.password }
   const refresher = new TokenRefresher({
-    credential: credential ?? new DefaultAzureCredential(),
+    credential: credential ?? await defaultAzureCredential(),
     scope: auth.scope,
     log: pino({ level: 'silent' }),
     apply: async () => {}

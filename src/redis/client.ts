@@ -19,6 +19,8 @@ export function createRedisClient (redis: RedisConfig, credentials: RedisCredent
     // one in flight when the connection drops fails rather than being resent later, unseen by its caller,
     maxRetriesPerRequest: 0,
     connectTimeout: Math.max(commandTimeoutMs, 2000),
+    // Commands issued in the same tick by concurrent requests go out in one write: fewer syscalls under load.
+    enableAutoPipelining: true,
     connectionName: 'cache-service',
     tls: redis.tls === undefined ? undefined : { ca: redis.tls.ca, servername: redis.tls.servername }
   }

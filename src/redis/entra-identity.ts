@@ -1,5 +1,16 @@
-// Reads the identity out of a Microsoft Entra ID access token: Azure Cache for Redis takes its `oid` claim
-// as the username. The token came from Entra itself and goes straight to Redis, so nothing here verifies it.
+// The Microsoft Entra ID identity for Redis: the default credential, and the username Azure Cache for Redis takes
+// from a token (its `oid` claim). The token came from Entra itself and goes straight to Redis, so nothing here
+// verifies it.
+import type { TokenCredential } from '@azure/core-auth'
+
+/**
+ * DefaultAzureCredential (workload or managed identity, AZURE_* variables), imported only when Entra ID is used:
+ * @azure/identity holds some 25 MiB once loaded, which a service on an access key or a local Redis never needs.
+ */
+export async function defaultAzureCredential (): Promise<TokenCredential> {
+  const { DefaultAzureCredential } = await import('@azure/identity')
+  return new DefaultAzureCredential()
+}
 
 export function usernameFromToken (token: string): string {
   const payload = token.split('.')[1]

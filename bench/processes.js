@@ -1,0 +1,100 @@
+// The processes a benchmark run measures, each on its own free loopback port: a private redis-server, the
+// service's production build (node dist/server.js), and the bare Fastify ceiling. Stopped when the run ends.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+
+const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+const CEILING = fileURLToPath(new URL('./ceiling.js', import.meta.url))
+
+export async function freePort () {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address()
+  server.close()
+  return port
+}
+
+async function until (ready, what) {
+  const deadline = Date.now() + 30_000
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not start`)
+    await sleep(50)
+  }
+}
+
+async function answers (url) {
+  try {
+    return (await fetch(url)).ok
+  } catch {
+    return false
+  }
+}
+
+export async function startRedis () {
+  const port = await freePort()
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+  const child = spawn('redis-server', args)
+  let output = ''
+  child.stdout.on('data', (chunk) => { output += chunk })
+  await until(() => output.includes('Ready to accept connections'), 'redis-server')
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') }
+}
+
+/**
+ * The production build with production settings (JSON logs at info to stdout, metrics on their port), plus env.
+ * stdout goes to /dev/null: the process writes every log line as it would in a pod.
+ */
+export async function startService (env) {
+  const port = await freePort()
+  const child = spawn(process.execPath, [SERVER], {
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      METRICS_PORT: String(await freePort()),
+      LOG_LEVEL: 'info',
+      ...env
+    },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  const base = `http://127.0.0.1:${port}`
+  await until(() => answers(`${base}/readyz`), 'the service')
+  return { base, pid: child.pid, stop: () => stop(child) }
+}
+
+export async function startCeiling () {
+  const port = await freePort()
+  const child = spawn(process.execPath, [CEILING, String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  await once(child, 'message')
+  return { base: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stop(child) }
+}
+
+async function stop (child) {
+  if (child.exitCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  await exited
+}
+
+/** Samples a process's resident memory every 100 ms while `work` runs; resolves with the work's result and the peak. */
+export async function withPeakRss (pid, work) {
+  let peak = 0
+  const sample = () => {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
+    peak = Math.max(peak, kb * 1024)
+  }
+  const timer = setInterval(sample, 100)
+  try {
+    sample()
+    const result = await work()
+    sample()
+    return { ...result, peakRssMiB: peak / 1024 / 1024 }
+  } finally {
+    clearInterval(timer)
+  }
+}

@@ -1,0 +1,62 @@
+// Runs wrk, a load generator in a process of its own, and reads its report: requests per second, latency
+// percentiles, and the requests that did not get the status the scenario expects.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+const scripts = mkdtempSync(join(tmpdir(), 'cache-service-bench-'))
+
+/**
+ * A wrk Lua script sending one request, or a weighted mix of them, each { method, path, headers, body, weight }.
+ * Requests are formatted once, so the script costs wrk nothing per request but a random draw.
+ */
+export function luaScript (name, requests) {
+  // Formatted in init(), which wrk calls after it has set the Host header from the URL: at load time wrk.format
+  // would write requests without one, and every answer would be a 400.
+  const lines = ['local requests = {}', 'init = function(args)']
+  for (const { method = 'GET', path, headers = {}, body, weight = 1 } of requests) {
+    const headerTable = Object.entries(headers).map(([key, value]) => `[${lua(key)}] = ${lua(value)}`).join(', ')
+    const formatted = `wrk.format(${lua(method)}, ${lua(path)}, { ${headerTable} }, ${luaBody(body)})`
+    lines.push(`  for _ = 1, ${weight} do table.insert(requests, ${formatted}) end`)
+  }
+  lines.push('end', 'request = function() return requests[math.random(#requests)] end')
+  const file = join(scripts, `${name}.lua`)
+  writeFileSync(file, lines.join('\n') + '\n')
+  return file
+}
+
+/** A body is a string sent as it is, or { char, bytes }: that many bytes of one character. */
+function luaBody (body) {
+  if (body === undefined) return 'nil'
+  return typeof body === 'string' ? lua(body) : `string.rep(${lua(body.char)}, ${body.bytes})`
+}
+
+function lua (value) {
+  return JSON.stringify(String(value))
+}
+
+/** Runs wrk against base with the script; expects every answer to be `expect` ('ok': below 400, or 404). */
+export async function wrk ({ base, script, connections, seconds, expect = 'ok' }) {
+  const args = ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency',
+    '-s', script, base]
+  const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 })
+  const requests = Number(/(\d+) requests in/.exec(stdout)[1])
+  // wrk counts answers with a status of 400 or more as "Non-2xx or 3xx".
+  const refused = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0)
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)
+  const socketErrors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0)
+  return {
+    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)[1]),
+    p50Ms: latencyMs(stdout, '50%'),
+    p99Ms: latencyMs(stdout, '99%'),
+    unexpected: (expect === 404 ? requests - refused : refused) + socketErrors
+  }
+}
+
+function latencyMs (report, percentile) {
+  const [, value, unit] = new RegExp(`^\\s+${percentile}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(report)
+  return Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit]
+}
