@@ -86,6 +86,11 @@ async function measure (target, scenario, headers = {}) {
   return await withPeakRss(target.pid, () => wrk({ ...options, seconds: MEASURE_S }))
 }
 
+if (spawnSync('wrk', ['--version']).error !== undefined) {
+  console.error('npm run bench needs wrk, the load generator (Debian: apt-get install wrk)')
+  process.exit(1)
+}
+
 const redis = await startRedis()
 const rows = []
 try {
