@@ -6,15 +6,23 @@
 import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet'
 import Fastify from 'fastify'
 
-export const HELMET_OPTIONS: FastifyHelmetOptions = {
+const HELMET_OPTIONS: FastifyHelmetOptions = {
   contentSecurityPolicy: {
     useDefaults: false,
     directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], sandbox: [] }
   }
 }
 
-/** The headers @fastify/helmet adds with HELMET_OPTIONS: one answer with it, less the same answer without it. */
-export async function securityHeaders (): Promise<Readonly<Record<string, string>>> {
+let computed: Promise<Readonly<Record<string, string>>> | undefined
+
+/** The headers @fastify/helmet adds with HELMET_OPTIONS; they never change, so they are read once per process. */
+export function securityHeaders (): Promise<Readonly<Record<string, string>>> {
+  computed ??= readHeaders()
+  return computed
+}
+
+/** One answer with helmet, less the same answer without it. */
+async function readHeaders (): Promise<Readonly<Record<string, string>>> {
   const [withHelmet, without] = await Promise.all([answerHeaders(true), answerHeaders(false)])
   return Object.freeze(Object.fromEntries(Object.entries(withHelmet)
     .filter(([name]) => !(name in without))

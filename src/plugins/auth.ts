@@ -59,24 +59,22 @@ export default fp<AuthPluginOptions>(async (app, { auth, failureLimit, jwks }) =
     if (blockedMs > 0) throw tooManyFailures(reply, failureLimit.max, blockedMs)
 
     const token = bearerToken(request)
-    try {
-      if (token === undefined) {
-        throw unauthorized(reply, `Bearer realm="${REALM}"`, 'This operation needs an Authorization: Bearer credential')
-      }
+    let challenge = `Bearer realm="${REALM}"`
+    let detail = 'This operation needs an Authorization: Bearer credential'
+    if (token !== undefined) {
       try {
         request.caller = await verify(token)
+        return
       } catch (err) {
         request.log.info({ reason: (err as Error).message }, 'authentication failed')
-        throw unauthorized(reply, `Bearer realm="${REALM}", error="invalid_token"`, 'The credential is not valid')
+        challenge = `Bearer realm="${REALM}", error="invalid_token"`
+        detail = 'The credential is not valid'
       }
-    } catch (err) {
-      const nowBlockedMs = await failures?.recordFailure(request) ?? 0
-      if (nowBlockedMs > 0) {
-        reply.removeHeader('www-authenticate')
-        throw tooManyFailures(reply, failureLimit.max, nowBlockedMs)
-      }
-      throw err
     }
+    // A missing credential and an invalid one both count: past the limit the address waits, with no challenge.
+    const nowBlockedMs = await failures?.recordFailure(request) ?? 0
+    if (nowBlockedMs > 0) throw tooManyFailures(reply, failureLimit.max, nowBlockedMs)
+    throw unauthorized(reply, challenge, detail)
   })
 
   app.addHook('preParsing', async (request, reply) => {

@@ -1,20 +1,12 @@
 // The re-authenticator on its own, against a real redis-server with an ACL user: a connection whose handshake is
 // under way when a new token arrives began with the old one, so it must be sent the new one once it is ready.
 import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { Reauthenticator } from '../../src/redis/reauthenticator.js'
+import { until } from '../helpers/until.js'
 import { startRedis, type RedisServer } from '../helpers/redis-server.js'
-
-async function until (condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
 
 /**
  * A client of the ACL user svc whose handshake (HELLO 3 AUTH svc token-1) is sent but not answered, because the

@@ -1,19 +1,11 @@
 // Redis is often still starting beside the pod: the service listens at once and serves 503 until Redis answers,
 // then serves, with no restart. A refusal waiting cannot fix still stops the process with exit code 1.
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
 import { freePort } from '../helpers/free-port.js'
+import { until } from '../helpers/until.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { startServerProcess } from '../helpers/server-process.js'
-
-async function until (condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 t.test('Redis unreachable at startup: listen, 503 until it answers, then serve without a restart', async (t) => {
   const redis = await startRedis(t)
