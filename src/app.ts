@@ -2,12 +2,14 @@
 import type { TokenCredential } from '@azure/core-auth'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { Config } from './config.js'
-import { problem, problemErrorHandler, RouteNotFoundError, sendProblem } from './errors.js'
+import type { Config } from './config/index.js'
+import { RouteNotFoundError } from './errors.js'
 import { clientErrorAnswerer } from './http/client-errors.js'
 import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
+import { problemErrorHandler } from './http/error-handler.js'
 import { parseExactJson } from './http/exact-json.js'
 import { trackRouteMethods } from './http/method-not-allowed.js'
+import { problem, sendProblem } from './http/problem.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
 import { RequestLogController } from './http/request-logging.js'
 import { securityHeaders } from './http/security-headers.js'
@@ -16,7 +18,9 @@ import authPlugin, { type AuthPluginOptions } from './plugins/auth.js'
 import metricsPlugin from './plugins/metrics.js'
 import openApiPlugin from './plugins/openapi.js'
 import protectionPlugin from './plugins/protection.js'
-import storePlugin from './plugins/store.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
+import redisPlugin from './plugins/redis.js'
+import { memoryStore, redisStore } from './plugins/store.js'
 import type { BackoffOptions } from './redis/token-schedule.js'
 import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
@@ -45,7 +49,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // At info, only failed and slow requests are logged (request-logging.ts).
     logController: new RequestLogController({ slowMs: config.logSlowRequestMs }),
     genReqId: requestIdOf,
-    trustProxy: trustProxyOption(config.security.trustProxy),
+    trustProxy: trustProxyOption(config.http.trustProxy),
     // Routes that take a body set their own limit; everything else takes next to nothing.
     bodyLimit: 16 * 1024,
     // HEAD is served where it is documented (GET /cache/:key), not everywhere GET is.
@@ -83,23 +87,35 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   closeConnectionsOnDrain(app)
 
   // With CORS on, its plugin answers OPTIONS (preflight) everywhere, so OPTIONS is not a 405.
-  const addMethodNotAllowedRoutes = trackRouteMethods(app, { cors: config.security.corsOrigins !== undefined })
+  const { http, redis, security } = config
+  const addMethodNotAllowedRoutes = trackRouteMethods(app, { cors: http.corsOrigins !== undefined })
 
-  await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
-  await app.register(metricsPlugin, {
-    redis: config.redis === undefined ? 'none' : config.redis.auth.mode === 'entra' ? 'entra' : 'connected'
+  await app.register(openApiPlugin, { docsEnabled: http.docsEnabled })
+  await app.register(metricsPlugin)
+  if (redis === undefined) {
+    await app.register(memoryStore)
+  } else {
+    await app.register(redisPlugin, {
+      redis,
+      ...(options.credential !== undefined && { credential: options.credential }),
+      ...(options.tokenBackoff !== undefined && { tokenBackoff: options.tokenBackoff }),
+      ...(options.onFatalError !== undefined && { onFatalError: options.onFatalError })
+    })
+    await app.register(redisStore, { keyPrefix: config.keyPrefix })
+  }
+  await app.register(protectionPlugin, {
+    headers, corsOrigins: http.corsOrigins, maxEventLoopDelayMs: http.maxEventLoopDelayMs
   })
-  await app.register(storePlugin, {
-    config, credential: options.credential, tokenBackoff: options.tokenBackoff, onFatalError: options.onFatalError
+  await app.register(rateLimitPlugin, {
+    ...security.rateLimit, shared: redis !== undefined, keyPrefix: config.keyPrefix
   })
-  await app.register(protectionPlugin, { security: config.security, keyPrefix: config.keyPrefix, headers })
   await app.register(authPlugin, {
-    auth: config.security.auth,
-    failureLimit: config.security.authFailureLimit,
+    auth: security.auth,
+    failureLimit: security.authFailureLimit,
     ...(options.jwks !== undefined && { jwks: options.jwks })
   })
   await app.register(healthRoutes)
-  await app.register(cacheRoutes, { prefix: '/cache', ...config.cache, keyIsolation: config.security.keyIsolation })
+  await app.register(cacheRoutes, { prefix: '/cache', ...config.cache, keyIsolation: security.keyIsolation })
   await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions })
 
   addMethodNotAllowedRoutes()

@@ -1,5 +1,5 @@
 // `npm run check:redis`: verifies connectivity to Redis with exactly the settings the service will use.
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig } from './config/index.js'
 import { checkRedis } from './redis/check.js'
 
 try {

@@ -1,129 +1,162 @@
-// The service's named error kinds. Codes are stable and never reused; each maps to one RFC 9457 problem type.
-import { STATUS_CODES } from 'node:http'
+// The service's error kinds, one record each: status, problem type, title, what it means, and the headers it
+// carries. The error classes, the handler's mapping (problem-handler.ts) and the OpenAPI responses are all derived
+// from this table. Codes are stable and never reused; each is listed in the README's error table.
 import createError from '@fastify/error'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+/** Response headers a problem may carry; the OpenAPI document describes each (openapi/responses.ts). */
+export type ProblemHeader = 'WWW-Authenticate' | 'Retry-After' | 'RateLimit-Limit' | 'RateLimit-Remaining' |
+  'RateLimit-Reset' | 'Allow' | 'Accept-Patch'
+
+export interface ErrorKind {
+  status: number
+  /** The last part of the problem type URI: urn:cache-service:problem:<type>. */
+  type: string
+  title: string
+  /** What a caller should make of it, for the OpenAPI document. */
+  description: string
+  headers?: readonly ProblemHeader[]
+}
+
+const RATE_LIMIT_HEADERS = ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] as const
+
+export const ERROR_KINDS = {
+  CS_VALIDATION: {
+    status: 400,
+    type: 'validation-failed',
+    title: 'The request is not valid',
+    description: 'The request is not valid; `errors` lists each problem. Nothing was changed'
+  },
+  CS_BAD_REQUEST: {
+    status: 400,
+    type: 'bad-request',
+    title: 'The request is malformed',
+    description: 'The request is not well-formed HTTP, or its URL is not validly percent-encoded'
+  },
+  CS_UNAUTHORIZED: {
+    status: 401,
+    type: 'unauthorized',
+    title: 'Authentication is required',
+    description: 'No valid bearer credential was sent',
+    headers: ['WWW-Authenticate']
+  },
+  CS_FORBIDDEN: {
+    status: 403,
+    type: 'forbidden',
+    title: 'The caller lacks the scope this needs',
+    description: 'The credential lacks the scope this operation needs',
+    headers: ['WWW-Authenticate']
+  },
+  CS_NOT_FOUND: { status: 404, type: 'not-found', title: 'Not found', description: 'Not found' },
+  CS_ROUTE_NOT_FOUND: {
+    status: 404,
+    type: 'route-not-found',
+    title: 'No such route',
+    description: 'No operation is served at this path'
+  },
+  CS_METHOD_NOT_ALLOWED: {
+    status: 405,
+    type: 'method-not-allowed',
+    title: 'Method not allowed',
+    description: 'The path is served, but not with this method; Allow lists the methods it takes',
+    headers: ['Allow']
+  },
+  CS_REQUEST_TIMEOUT: {
+    status: 408,
+    type: 'request-timeout',
+    title: 'The request took too long',
+    description: 'The request did not arrive in time; the connection is closed'
+  },
+  CS_PRECONDITION_FAILED: {
+    status: 412,
+    type: 'precondition-failed',
+    title: 'Precondition failed',
+    description: 'A precondition (If-Match, If-None-Match) failed; nothing was changed'
+  },
+  CS_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    type: 'payload-too-large',
+    title: 'The request body is too large',
+    description: 'The body is too large; nothing was changed'
+  },
+  CS_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    type: 'unsupported-media-type',
+    title: 'Unsupported media type',
+    description: 'The body is not of a media type the operation takes; nothing was changed'
+  },
+  CS_RATE_LIMITED: {
+    status: 429,
+    type: 'rate-limited',
+    title: 'Too many requests',
+    description: 'The caller sent too many requests; retry after Retry-After',
+    headers: RATE_LIMIT_HEADERS
+  },
+  CS_HEADERS_TOO_LARGE: {
+    status: 431,
+    type: 'headers-too-large',
+    title: 'The request headers are too large',
+    description: 'The request headers are too large; the connection is closed'
+  },
+  CS_INTERNAL: {
+    status: 500,
+    type: 'internal-error',
+    title: 'Internal error',
+    description: "An internal error; the details are in the service's log"
+  },
+  CS_STORE_UNAVAILABLE: {
+    status: 503,
+    type: 'store-unavailable',
+    title: 'The store is unavailable',
+    description: 'The store did not answer in time; retry after Retry-After',
+    headers: ['Retry-After']
+  },
+  CS_OVERLOADED: {
+    status: 503,
+    type: 'overloaded',
+    title: 'The service is overloaded',
+    description: 'The service is overloaded; retry after Retry-After',
+    headers: ['Retry-After']
+  }
+} as const satisfies Record<string, ErrorKind>
+
+export type ErrorCode = keyof typeof ERROR_KINDS
+
+/** Fastify's own errors that a caller can cause, and the kind each is answered as. */
+export const FRAMEWORK_ERROR_KINDS: Readonly<Record<string, ErrorCode>> = {
+  FST_UNDER_PRESSURE: 'CS_OVERLOADED',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'CS_PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'CS_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'CS_BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'CS_BAD_REQUEST',
+  FST_ERR_BAD_URL: 'CS_BAD_REQUEST'
+}
+
+/** The kind an error code stands for, ours or Fastify's; undefined for a code nobody named. */
+export function errorKindOf (code: string | undefined): (ErrorKind & { code: ErrorCode }) | undefined {
+  if (code === undefined) return undefined
+  // Own properties only: a code of 'constructor' or 'toString' must not find what every object inherits.
+  const ours = Object.hasOwn(ERROR_KINDS, code)
+    ? code as ErrorCode
+    : Object.hasOwn(FRAMEWORK_ERROR_KINDS, code) ? FRAMEWORK_ERROR_KINDS[code] : undefined
+  return ours === undefined ? undefined : { code: ours, ...ERROR_KINDS[ours] }
+}
+
+/** The error class of a kind: `new NotFoundError(detail)` leaves as that kind's problem with this detail. */
+function errorClass<Args extends unknown[] = [detail: string]> (code: ErrorCode, message = '%s') {
+  return createError<Args>(code, message, ERROR_KINDS[code].status)
+}
+
+/** A body that is not what the route takes, found outside schema validation (its JSON does not parse, say). */
+export const BodyValidationError = errorClass('CS_VALIDATION')
+export const NotFoundError = errorClass('CS_NOT_FOUND')
+export const RouteNotFoundError = errorClass<[method: string]>('CS_ROUTE_NOT_FOUND', 'No route for %s at this path')
+export const MethodNotAllowedError = errorClass<[method: string]>('CS_METHOD_NOT_ALLOWED', 'Method %s is not allowed')
+export const PreconditionFailedError = errorClass('CS_PRECONDITION_FAILED')
+export const PayloadTooLargeError = errorClass('CS_PAYLOAD_TOO_LARGE')
+export const UnsupportedMediaTypeError = errorClass('CS_UNSUPPORTED_MEDIA_TYPE')
+export const UnauthorizedError = errorClass('CS_UNAUTHORIZED')
+export const ForbiddenError = errorClass('CS_FORBIDDEN')
+export const RateLimitedError = errorClass('CS_RATE_LIMITED')
 
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 1
-
-/** A body that is not what the route takes, found outside schema validation (its JSON does not parse, say). */
-export const BodyValidationError = createError<[string]>('CS_VALIDATION', '%s', 400)
-export const NotFoundError = createError<[string]>('CS_NOT_FOUND', '%s', 404)
-export const RouteNotFoundError = createError<[string]>('CS_ROUTE_NOT_FOUND', 'No route for %s at this path', 404)
-export const MethodNotAllowedError = createError<[string]>('CS_METHOD_NOT_ALLOWED', 'Method %s is not allowed', 405)
-export const PreconditionFailedError = createError<[string]>('CS_PRECONDITION_FAILED', '%s', 412)
-export const PayloadTooLargeError = createError<[string]>('CS_PAYLOAD_TOO_LARGE', '%s', 413)
-export const UnsupportedMediaTypeError = createError<[string]>('CS_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
-export const UnauthorizedError = createError<[string]>('CS_UNAUTHORIZED', '%s', 401)
-export const ForbiddenError = createError<[string]>('CS_FORBIDDEN', '%s', 403)
-export const RateLimitedError = createError<[string]>('CS_RATE_LIMITED', '%s', 429)
-export const StoreUnavailableError = createError<[detail: string, options?: { cause: unknown }]>(
-  'CS_STORE_UNAVAILABLE', '%s', 503)
-
-/** Slug of the problem type and its human title, by error code (ours and the Fastify ones clients can cause). */
-export const PROBLEM_TYPES: Readonly<Record<string, { slug: string, title: string }>> = {
-  CS_VALIDATION: { slug: 'validation-failed', title: 'The request is not valid' },
-  CS_BAD_REQUEST: { slug: 'bad-request', title: 'The request is malformed' },
-  CS_HEADERS_TOO_LARGE: { slug: 'headers-too-large', title: 'The request headers are too large' },
-  CS_REQUEST_TIMEOUT: { slug: 'request-timeout', title: 'The request took too long' },
-  CS_NOT_FOUND: { slug: 'not-found', title: 'Not found' },
-  CS_ROUTE_NOT_FOUND: { slug: 'route-not-found', title: 'No such route' },
-  CS_METHOD_NOT_ALLOWED: { slug: 'method-not-allowed', title: 'Method not allowed' },
-  CS_PRECONDITION_FAILED: { slug: 'precondition-failed', title: 'Precondition failed' },
-  CS_PAYLOAD_TOO_LARGE: { slug: 'payload-too-large', title: 'The request body is too large' },
-  CS_UNSUPPORTED_MEDIA_TYPE: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
-  CS_STORE_UNAVAILABLE: { slug: 'store-unavailable', title: 'The store is unavailable' },
-  CS_UNAUTHORIZED: { slug: 'unauthorized', title: 'Authentication is required' },
-  CS_FORBIDDEN: { slug: 'forbidden', title: 'The caller lacks the scope this needs' },
-  CS_RATE_LIMITED: { slug: 'rate-limited', title: 'Too many requests' },
-  FST_UNDER_PRESSURE: { slug: 'overloaded', title: 'The service is overloaded' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { slug: 'payload-too-large', title: 'The request body is too large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { slug: 'bad-request', title: 'The request is malformed' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { slug: 'bad-request', title: 'The request is malformed' },
-  FST_ERR_BAD_URL: { slug: 'bad-request', title: 'The request is malformed' },
-  INTERNAL: { slug: 'internal-error', title: 'Internal error' }
-}
-
-/** Problem type URIs are identifiers, not links (RFC 9457 §3.1.1), so a URN keeps them stable and undereferenced. */
-export function problemTypeUri (slug: string): string {
-  return `urn:cache-service:problem:${slug}`
-}
-
-export interface ValidationProblem {
-  /** Which part of the request: params, querystring, headers or body. */
-  in: string
-  /** JSON pointer into that part. */
-  path: string
-  message: string
-}
-
-export interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  errors?: ValidationProblem[]
-}
-
-/** A problem of one of our named kinds; an unknown code gets RFC 9457's `about:blank` and the status phrase. */
-export function problem (code: string | undefined, status: number, detail: string): Problem {
-  const kind = code === undefined ? undefined : PROBLEM_TYPES[code]
-  if (kind === undefined) return { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail }
-  return { type: problemTypeUri(kind.slug), title: kind.title, status, detail }
-}
-
-export function sendProblem (reply: FastifyReply, body: Problem): FastifyReply {
-  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body)
-}
-
-/**
- * The one error handler. Validation failures become 400 with every problem listed; client errors keep their
- * message; server errors are logged in full and leave with a generic detail, so no internals reach the caller.
- */
-export function problemErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (hasZodFastifySchemaValidationErrors(error)) {
-    const where = error.validationContext ?? 'request'
-    const body = problem('CS_VALIDATION', 400, `The ${where} did not validate`)
-    body.errors = error.validation.map((issue) => ({
-      in: where,
-      path: issue.instancePath,
-      message: issue.message ?? 'is not valid'
-    }))
-    request.log.debug({ errors: body.errors }, 'request validation failed')
-    return sendProblem(reply, body)
-  }
-
-  const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
-  if (error.code === 'CS_STORE_UNAVAILABLE') {
-    request.log.warn({ cause: describeCause(error.cause) }, 'store unavailable')
-    reply.header('retry-after', String(RETRY_AFTER_SECONDS))
-    return sendProblem(reply, problem(error.code, 503, error.message))
-  }
-  if (status === 503) {
-    // Overload (under-pressure) and the like: the caller should come back shortly, and be told when.
-    if (!reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
-    request.log.warn({ code: error.code }, 'service unavailable')
-    return sendProblem(reply, problem(error.code, 503, 'The service is overloaded; retry shortly'))
-  }
-  if (status >= 500) {
-    request.log.error({ err: error }, 'request failed')
-    return sendProblem(reply, problem('INTERNAL', status, 'The server could not complete the request'))
-  }
-
-  // A refusal is the caller's business (a cache miss is one): worth a line at debug, not on every request at info.
-  request.log.debug({ code: error.code, status }, 'request refused')
-  return sendProblem(reply, problem(error.code, status, error.message))
-}
-
-/**
- * What a log may say of a backend failure. ioredis errors carry the failed command with its arguments, which
- * hold cached values and session data, so only the name, code and message are kept.
- */
-function describeCause (cause: unknown): { name?: string, code?: string, message?: string } | undefined {
-  if (!(cause instanceof Error)) return undefined
-  return { name: cause.name, code: (cause as NodeJS.ErrnoException).code, message: cause.message }
-}

@@ -1,7 +1,7 @@
 // `npm run openapi`: writes openapi.yaml from the routes, as the service itself would serve it.
 import { writeFileSync } from 'node:fs'
 import { buildApp } from './app.js'
-import { loadConfig } from './config.js'
+import { loadConfig } from './config/index.js'
 import { toYaml } from './openapi/document.js'
 
 // The document describes the service as configured by default: the embedded store, the default limits.

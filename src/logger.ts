@@ -1,6 +1,6 @@
 // pino options: JSON by default, pretty on a terminal, and secrets redacted wherever they could appear.
 import type { FastifyRequest, FastifyServerOptions } from 'fastify'
-import type { LogLevel } from './config.js'
+import type { LogLevel } from './config/index.js'
 
 export interface LoggerSettings {
   level: LogLevel

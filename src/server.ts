@@ -2,7 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { buildMetricsServer } from './metrics-server.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { ConfigError, loadConfig, type Config } from './config/index.js'
 
 let config: Config
 try {
@@ -20,7 +20,7 @@ const app = await buildApp(config, {
   // visibly (the reason is already logged) rather than stay up and unready for ever.
   onFatalError: () => { process.exit(1) }
 })
-const metricsServer = config.security.metrics.enabled ? buildMetricsServer(app) : undefined
+const metricsServer = config.metrics.enabled ? buildMetricsServer(app) : undefined
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ signal, err }) => {
   if (err !== undefined) app.log.error({ err }, 'closing after an unexpected error')
@@ -33,7 +33,7 @@ closeWithGrace({ delay: config.shutdownGraceMs, logger: app.log }, async ({ sign
 try {
   await app.listen({ port: config.port, host: config.host })
   if (metricsServer !== undefined) {
-    const address = await metricsServer.listen({ port: config.security.metrics.port, host: config.host })
+    const address = await metricsServer.listen({ port: config.metrics.port, host: config.host })
     app.log.info(`metrics at ${address}/metrics`)
   }
 } catch (err) {

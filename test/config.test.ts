@@ -3,7 +3,7 @@ import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { ConfigError, loadConfig } from '../src/config/index.js'
 import { DEFAULT_PORT } from '../src/config/redis.js'
 
 /** With Redis configured, AUTH_MODE must be chosen; these tests are about other variables. */
@@ -20,18 +20,14 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     keyPrefix: 'cache-service:',
     cache: { defaultTtlSeconds: 3600, maxTtlSeconds: 2_592_000, maxValueBytes: 1_048_576 },
     sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
-    redisCommandTimeoutMs: 1000,
     shutdownGraceMs: 10_000,
-    docsEnabled: true,
+    http: { trustProxy: false, corsOrigins: undefined, maxEventLoopDelayMs: 1000, docsEnabled: true },
+    metrics: { enabled: true, port: 9090 },
     security: {
       auth: { mode: 'none' },
       keyIsolation: 'none',
       rateLimit: { max: 0, windowMs: 60_000 },
-      authFailureLimit: { max: 30, windowMs: 60_000 },
-      corsOrigins: undefined,
-      trustProxy: false,
-      metrics: { enabled: true, port: 9090 },
-      maxEventLoopDelayMs: 1000
+      authFailureLimit: { max: 30, windowMs: 60_000 }
     }
   })
   t.ok(Object.isFrozen(config) && Object.isFrozen(config.cache) && Object.isFrozen(config.security.auth))
@@ -52,7 +48,8 @@ t.test('values are parsed, and an empty string counts as unset', async (t) => {
     cluster: false,
     db: 0,
     tls: { ca: undefined, servername: undefined },
-    auth: { mode: 'none' }
+    auth: { mode: 'none' },
+    commandTimeoutMs: 1000
   })
   t.equal(config.cache.defaultTtlSeconds, 3600)
   t.equal(config.keyPrefix, 'tenant-a:')
@@ -91,7 +88,14 @@ t.test('a secret in a bad value is not echoed', async (t) => {
 
 t.test('Redis: a URL, or host, port and TLS, and the ports Azure uses by default', async (t) => {
   t.same(load({ REDIS_URL: 'redis://cache:6390/2' }).redis,
-    { nodes: [{ host: 'cache', port: 6390 }], cluster: false, db: 2, tls: undefined, auth: { mode: 'none' } })
+    {
+      nodes: [{ host: 'cache', port: 6390 }],
+      cluster: false,
+      db: 2,
+      tls: undefined,
+      auth: { mode: 'none' },
+      commandTimeoutMs: 1000
+    })
   t.same(load({ REDIS_HOST: 'cache.redis.cache.windows.net', REDIS_TLS: 'true' }).redis?.nodes,
     [{ host: 'cache.redis.cache.windows.net', port: 6380 }], 'TLS defaults to 6380')
   t.same(load({ REDIS_HOST: 'managed.redis.azure.net', REDIS_PORT: '10000', REDIS_TLS: '1' }).redis?.nodes,
@@ -157,10 +161,10 @@ t.test('API keys come from a JSON or YAML file or variable, as hashes with names
 })
 
 t.test('trust proxy, CORS and the rate limit', async (t) => {
-  t.equal(loadConfig({ TRUST_PROXY: 'true' }).security.trustProxy, true)
-  t.equal(loadConfig({ TRUST_PROXY: '2' }).security.trustProxy, 2)
-  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).security.trustProxy, ['10.0.0.0/8', '127.0.0.1'])
-  t.same(loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).security.corsOrigins,
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).http.trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy, 2)
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy, ['10.0.0.0/8', '127.0.0.1'])
+  t.same(loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).http.corsOrigins,
     ['https://a.example', 'https://b.example'])
   t.same(loadConfig({ RATE_LIMIT_MAX: '10', RATE_LIMIT_WINDOW_MS: '1000' }).security.rateLimit,
     { max: 10, windowMs: 1000 })

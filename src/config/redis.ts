@@ -1,8 +1,9 @@
 // The Redis part of the configuration: where Redis is (URL or host/port/TLS, standalone or cluster) and how the
 // service proves who it is (nothing, a password or access key, or a Microsoft Entra ID token).
-import { readFileSync } from 'node:fs'
-import { z } from 'zod'
-import { boolean, optionalInteger, optionalOneOf, optionalText, text } from './env.js'
+import type { z } from 'zod'
+import {
+  boolean, commaList, integer, optionalInteger, optionalOneOf, optionalText, readNamedFile, text, type Issue
+} from './env.js'
 
 export const DEFAULT_ENTRA_SCOPE = 'https://redis.azure.com/.default'
 /** Redis's own port, and Azure Cache for Redis's TLS port: what a host without a port means. */
@@ -22,7 +23,8 @@ export const RedisEnvShape = {
   REDIS_TLS_CA_FILE: optionalText(),
   REDIS_TLS_SERVERNAME: optionalText(),
   REDIS_CLUSTER: boolean(false),
-  REDIS_CLUSTER_NODES: optionalText()
+  REDIS_CLUSTER_NODES: optionalText(),
+  REDIS_COMMAND_TIMEOUT_MS: integer(1, 600_000, 1000)
 }
 
 type RedisEnv = z.output<z.ZodObject<typeof RedisEnvShape>>
@@ -45,9 +47,9 @@ export interface RedisConfig {
   /** undefined for plain TCP. `ca` is the PEM text of REDIS_TLS_CA_FILE. */
   tls: { ca: string | undefined, servername: string | undefined } | undefined
   auth: RedisAuth
+  /** A command Redis has not answered within this long fails, and its request gets a 503. */
+  commandTimeoutMs: number
 }
-
-type Issue = (variable: string, message: string) => void
 
 /** Resolves the Redis settings; undefined when none is given (the embedded memory store). */
 export function redisConfigFrom (env: RedisEnv, issue: Issue): RedisConfig | undefined {
@@ -71,14 +73,15 @@ export function redisConfigFrom (env: RedisEnv, issue: Issue): RedisConfig | und
     cluster: env.REDIS_CLUSTER,
     db,
     tls: tlsOn
-      ? { ca: readSecretFile(env.REDIS_TLS_CA_FILE, 'REDIS_TLS_CA_FILE', issue), servername: env.REDIS_TLS_SERVERNAME }
+      ? { ca: readNamedFile(env.REDIS_TLS_CA_FILE, 'REDIS_TLS_CA_FILE', issue), servername: env.REDIS_TLS_SERVERNAME }
       : undefined,
-    auth: authFrom(env, url, issue)
+    auth: authFrom(env, url, issue),
+    commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS
   }
 }
 
 function authFrom (env: RedisEnv, url: URL | undefined, issue: Issue): RedisAuth {
-  const fromFile = readSecretFile(env.REDIS_PASSWORD_FILE, 'REDIS_PASSWORD_FILE', issue)?.replace(/\r?\n$/, '')
+  const fromFile = readNamedFile(env.REDIS_PASSWORD_FILE, 'REDIS_PASSWORD_FILE', issue)?.replace(/\r?\n$/, '')
   if (env.REDIS_PASSWORD !== undefined && fromFile !== undefined) {
     issue('REDIS_PASSWORD_FILE', 'must not be set together with REDIS_PASSWORD')
   }
@@ -111,7 +114,7 @@ function parseUrl (value: string | undefined, issue: Issue): URL | undefined {
 }
 
 function parseNodes (value: string, defaultPort: number, issue: Issue): RedisNode[] {
-  const nodes = value.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry) => {
+  const nodes = commaList(value).map((entry) => {
     const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(entry)
     return match === null ? undefined : { host: (match[1] ?? match[2])!, port: Number(match[3] ?? defaultPort) }
   })
@@ -120,15 +123,4 @@ function parseNodes (value: string, defaultPort: number, issue: Issue): RedisNod
     return []
   }
   return nodes as RedisNode[]
-}
-
-/** Mounted secrets and CA bundles are read once, at startup. The message never includes the file's content. */
-function readSecretFile (path: string | undefined, variable: string, issue: Issue): string | undefined {
-  if (path === undefined) return undefined
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (err) {
-    issue(variable, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-    return undefined
-  }
 }

@@ -1,8 +1,9 @@
 // The security part of the configuration: how callers authenticate, what they may do, and how much.
-import { readFileSync } from 'node:fs'
 import YAML from 'yaml'
 import { z } from 'zod'
-import { boolean, integer, optionalInteger, optionalOneOf, optionalText, oneOf } from './env.js'
+import {
+  commaList, integer, optionalInteger, optionalOneOf, optionalText, oneOf, readNamedFile, type Issue
+} from './env.js'
 
 export const SCOPES = ['cache:read', 'cache:write', 'sessions:read', 'sessions:write', 'admin'] as const
 export type Scope = typeof SCOPES[number]
@@ -18,12 +19,7 @@ export const SecurityEnvShape = {
   RATE_LIMIT_MAX: optionalInteger(0, 1_000_000_000),
   RATE_LIMIT_WINDOW_MS: integer(1, 86_400_000, 60_000),
   AUTH_FAILURE_MAX: integer(0, 1_000_000_000, 30),
-  AUTH_FAILURE_WINDOW_MS: integer(1, 86_400_000, 60_000),
-  CORS_ORIGINS: optionalText(),
-  TRUST_PROXY: optionalText(),
-  METRICS_ENABLED: boolean(true),
-  METRICS_PORT: integer(0, 65535, 9090),
-  MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000, 1000)
+  AUTH_FAILURE_WINDOW_MS: integer(1, 86_400_000, 60_000)
 }
 
 /**
@@ -54,11 +50,6 @@ export interface SecurityConfig {
   rateLimit: { max: number, windowMs: number }
   /** Failed authentications per client address per window, shared likewise; 0 turns the limit off. */
   authFailureLimit: { max: number, windowMs: number }
-  /** undefined: no CORS at all. */
-  corsOrigins: string[] | undefined
-  trustProxy: boolean | number | string[]
-  metrics: { enabled: boolean, port: number }
-  maxEventLoopDelayMs: number
 }
 
 const ApiKeysSchema = z.array(z.strictObject({
@@ -66,8 +57,6 @@ const ApiKeysSchema = z.array(z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be the hex SHA-256 of the key' }),
   scopes: z.array(z.enum(SCOPES)).min(1)
 })).min(1)
-
-type Issue = (variable: string, message: string) => void
 
 export function securityConfigFrom (env: SecurityEnv, redisConfigured: boolean, issue: Issue): SecurityConfig {
   return {
@@ -77,11 +66,7 @@ export function securityConfigFrom (env: SecurityEnv, redisConfigured: boolean, 
       max: env.RATE_LIMIT_MAX ?? (redisConfigured ? DEFAULT_RATE_LIMIT_MAX : 0),
       windowMs: env.RATE_LIMIT_WINDOW_MS
     },
-    authFailureLimit: { max: env.AUTH_FAILURE_MAX, windowMs: env.AUTH_FAILURE_WINDOW_MS },
-    corsOrigins: env.CORS_ORIGINS?.split(',').map((origin) => origin.trim()).filter(Boolean),
-    trustProxy: trustProxyFrom(env.TRUST_PROXY),
-    metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_PORT },
-    maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS
+    authFailureLimit: { max: env.AUTH_FAILURE_MAX, windowMs: env.AUTH_FAILURE_WINDOW_MS }
   }
 }
 
@@ -99,7 +84,7 @@ function authFrom (env: SecurityEnv, redisConfigured: boolean, issue: Issue): Au
     return {
       mode,
       issuer: env.JWT_ISSUER ?? '',
-      audiences: (env.JWT_AUDIENCE ?? '').split(',').map((audience) => audience.trim()).filter(Boolean),
+      audiences: commaList(env.JWT_AUDIENCE ?? ''),
       clockSkewSeconds: env.JWT_CLOCK_SKEW_SECONDS
     }
   }
@@ -108,7 +93,7 @@ function authFrom (env: SecurityEnv, redisConfigured: boolean, issue: Issue): Au
 
 function apiKeysFrom (env: SecurityEnv, issue: Issue): ApiKeyEntry[] {
   const [variable, text] = env.API_KEYS_FILE !== undefined
-    ? ['API_KEYS_FILE', readKeysFile(env.API_KEYS_FILE, issue)]
+    ? ['API_KEYS_FILE', readNamedFile(env.API_KEYS_FILE, 'API_KEYS_FILE', issue)]
     : ['API_KEYS', env.API_KEYS]
   if (text === undefined) {
     if (env.API_KEYS_FILE === undefined) issue('API_KEYS_FILE', 'or API_KEYS must be set when AUTH_MODE is api-key')
@@ -128,21 +113,4 @@ function apiKeysFrom (env: SecurityEnv, issue: Issue): ApiKeyEntry[] {
     return []
   }
   return result.data
-}
-
-function readKeysFile (path: string, issue: Issue): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (err) {
-    issue('API_KEYS_FILE', `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-    return undefined
-  }
-}
-
-/** false, true, a hop count, or a comma-separated list of trusted proxy addresses and CIDRs. */
-function trustProxyFrom (value: string | undefined): boolean | number | string[] {
-  if (value === undefined || value === 'false') return false
-  if (value === 'true') return true
-  if (/^\d+$/.test(value)) return Number(value)
-  return value.split(',').map((entry) => entry.trim()).filter(Boolean)
 }

@@ -5,15 +5,16 @@ import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { ConnectionError, FastifyInstance } from 'fastify'
-import { PROBLEM_CONTENT_TYPE, problem } from '../errors.js'
+import { ERROR_KINDS, type ErrorCode } from '../errors.js'
+import { PROBLEM_CONTENT_TYPE, problem } from './problem.js'
 import { REQUEST_ID_HEADER } from './request-id.js'
 
 /** The answer to each parser error code; anything else is a malformed request. */
-const ANSWERS: Record<string, { code: string, status: number, detail: string }> = {
-  HPE_HEADER_OVERFLOW: { code: 'CS_HEADERS_TOO_LARGE', status: 431, detail: 'The request headers are too large' },
-  ERR_HTTP_REQUEST_TIMEOUT: { code: 'CS_REQUEST_TIMEOUT', status: 408, detail: 'The request took too long to arrive' }
+const ANSWERS: Record<string, { code: ErrorCode, detail: string }> = {
+  HPE_HEADER_OVERFLOW: { code: 'CS_HEADERS_TOO_LARGE', detail: 'The request headers are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'CS_REQUEST_TIMEOUT', detail: 'The request took too long to arrive' }
 }
-const MALFORMED = { code: 'CS_BAD_REQUEST', status: 400, detail: 'The request is not valid HTTP' }
+const MALFORMED = { code: 'CS_BAD_REQUEST', detail: 'The request is not valid HTTP' } as const
 
 /**
  * Fastify's clientErrorHandler, answering with these security headers: `this` is the app. Writes the answer on
@@ -23,7 +24,8 @@ export function clientErrorAnswerer (securityHeaders: Readonly<Record<string, st
   return function answerClientError (this: FastifyInstance, err: ConnectionError, socket: Socket): void {
     // A reset connection has nobody left to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return
-    const { code, status, detail } = ANSWERS[err.code] ?? MALFORMED
+    const { code, detail } = ANSWERS[err.code] ?? MALFORMED
+    const { status } = ERROR_KINDS[code]
     const requestId = randomUUID()
     // Debug, not info: a scan of malformed requests must not flood the log. The error says no more than its code.
     this.log.debug({ reqId: requestId, code: err.code }, 'refused a request the HTTP parser could not read')

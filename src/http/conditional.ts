@@ -1,16 +1,6 @@
-// RFC 9110 §13 conditional requests: parsing If-Match / If-None-Match and deciding whether a precondition holds.
-// @fastify/etag only answers GET freshness, so the write-side rules (If-Match, If-None-Match: *) live here.
-
-/** `*`, or the entity tags as sent (with their quotes, and `W/` for weak ones). */
-export type EntityTagList = '*' | readonly string[]
-
-export interface Preconditions {
-  ifMatch?: EntityTagList
-  ifNoneMatch?: EntityTagList
-}
-
-/** What a failed precondition means: 412 for writes, 304 for GET and HEAD (RFC 9110 §13.2.2). */
-export type PreconditionOutcome = 'pass' | 'fail-if-match' | 'fail-if-none-match'
+// The RFC 9110 conditional request headers, If-Match and If-None-Match: parsing them into the store's
+// preconditions (store/preconditions.ts decides whether they hold).
+import type { EntityTagList, Preconditions } from '../store/preconditions.js'
 
 // entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, where etagc excludes DQUOTE, space and controls, but allows commas.
 const TAG = '(?:W\\/)?"[\\x21\\x23-\\x7e\\x80-\\xff]*"'
@@ -30,29 +20,4 @@ export function parseEntityTagList (value: string): EntityTagList | undefined {
   if (value.trim() === '*') return '*'
   if (!ENTITY_TAG_LIST.test(value)) return undefined
   return value.match(ENTITY_TAG) ?? []
-}
-
-/**
- * Evaluates preconditions against the current strong entity tag (undefined when the resource is absent).
- * If-Match uses the strong comparison, so a weak tag never matches; If-None-Match uses the weak one.
- */
-export function evaluatePreconditions (current: string | undefined, { ifMatch, ifNoneMatch }: Preconditions)
-  : PreconditionOutcome {
-  if (ifMatch !== undefined && !matchesStrong(ifMatch, current)) return 'fail-if-match'
-  if (ifNoneMatch !== undefined && matchesWeak(ifNoneMatch, current)) return 'fail-if-none-match'
-  return 'pass'
-}
-
-function matchesStrong (list: EntityTagList, current: string | undefined): boolean {
-  if (current === undefined) return false
-  return list === '*' || list.includes(current)
-}
-
-function matchesWeak (list: EntityTagList, current: string | undefined): boolean {
-  if (current === undefined) return false
-  return list === '*' || list.some((tag) => opaque(tag) === opaque(current))
-}
-
-function opaque (tag: string): string {
-  return tag.startsWith('W/') ? tag.slice(2) : tag
 }

@@ -1,6 +1,7 @@
-// Builds the OpenAPI 3.1 document from the routes: @fastify/swagger turns their zod schemas into parameters
-// and request bodies, and each route's `config.openapi` supplies its responses. Both come from the code, so
-// the document cannot drift from what the service does.
+// Builds the OpenAPI 3.1 document from the routes: @fastify/swagger turns their zod schemas into parameters,
+// request bodies and JSON response bodies, and each route's `config.openapi` adds what a schema cannot say
+// (descriptions, headers, binary bodies, error kinds). Both come from the code, so the document cannot drift
+// from what the service does.
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { OpenAPIV3_1 as OpenAPI } from 'openapi-types'
@@ -10,6 +11,9 @@ import { HealthSchema } from '../schemas/health.js'
 import { ProblemSchema } from '../schemas/problem.js'
 import { SessionSchema } from '../schemas/sessions.js'
 import { HEADERS, toOpenApiResponses, type OperationSpec } from './responses.js'
+
+/** An operation's spec with the scope its route requires (`config.scope`); open without one. */
+type ScopedOperationSpec = OperationSpec & { scope?: string | undefined }
 
 const packageJson = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
 const { version } = JSON.parse(packageJson) as { version: string }
@@ -34,11 +38,14 @@ export const TAGS = [
 function componentSchema (schema: z.ZodType): OpenAPI.SchemaObject {
   const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown>
   delete json.$schema
-  return json as OpenAPI.SchemaObject
+  // A schema named with `.meta({ id })` comes out as a $ref to its own definition; the component is that definition.
+  const { $ref, $defs } = json as { $ref?: string, $defs?: Record<string, unknown> }
+  const own = $ref?.startsWith('#/$defs/') === true ? $defs?.[$ref.slice('#/$defs/'.length)] : undefined
+  return (own ?? json) as OpenAPI.SchemaObject
 }
 
 /** Completes what @fastify/swagger generated with each operation's responses and the shared components. */
-export function completeDocument (generated: OpenAPI.Document, operations: ReadonlyMap<string, OperationSpec>)
+export function completeDocument (generated: OpenAPI.Document, operations: ReadonlyMap<string, ScopedOperationSpec>)
   : OpenAPI.Document {
   const document = structuredClone(generated)
   // openapi-types mixes its 3.0 and 3.1 shapes in path items; only these members of an operation are touched.
@@ -51,7 +58,7 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
       pathItem[method] = operation
       const spec = operations.get(operation.operationId ?? '')
       if (spec === undefined) throw new Error(`operation ${operation.operationId ?? method} declares no responses`)
-      operation.responses = toOpenApiResponses(spec)
+      operation.responses = toOpenApiResponses(spec, operation.responses)
       operation.security = spec.scope === undefined ? [] : [{ bearerAuth: [spec.scope] }]
       if (spec.requestBody !== undefined) operation.requestBody = spec.requestBody
       if (method === 'head') describeAsHead(operation)
@@ -62,12 +69,13 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
   document.security = [{ bearerAuth: [] }]
   document.components = {
     ...document.components,
+    // Response schemas named with `.meta({ id })` are referenced by that name (@fastify/swagger writes the $ref).
     schemas: {
       Problem: componentSchema(ProblemSchema),
       Session: componentSchema(SessionSchema),
       Health: componentSchema(HealthSchema)
     },
-    headers: HEADERS as unknown as Record<string, OpenAPI.HeaderObject>,
+    headers: usedHeaders(document),
     securitySchemes: {
       bearerAuth: {
         type: 'http',
@@ -78,6 +86,12 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
     }
   }
   return document
+}
+
+/** The header components some response refers to (405s, with Allow, are not operations of the document). */
+function usedHeaders (document: OpenAPI.Document): Record<string, OpenAPI.HeaderObject> {
+  const text = JSON.stringify(document.paths)
+  return Object.fromEntries(Object.entries(HEADERS).filter(([name]) => text.includes(`"#/components/headers/${name}"`)))
 }
 
 /** A route serving GET and HEAD shares one operationId; HEAD gets its own, and its responses lose their bodies. */
@@ -100,16 +114,9 @@ export function toYaml (document: OpenAPI.Document): string {
   return YAML.stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 })
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The service's OpenAPI 3.1 document, complete. */
-    openapiDocument: () => OpenAPI.Document
-  }
-}
-
 /** Collects the routes' `config.openapi` as they are registered; call before registering them. */
-export function collectOperations (app: FastifyInstance): Map<string, OperationSpec> {
-  const operations = new Map<string, OperationSpec>()
+export function collectOperations (app: FastifyInstance): Map<string, ScopedOperationSpec> {
+  const operations = new Map<string, ScopedOperationSpec>()
   app.addHook('onRoute', (route) => {
     const operationId = (route.schema as { operationId?: string } | undefined)?.operationId
     const spec = route.config?.openapi

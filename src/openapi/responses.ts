@@ -1,7 +1,10 @@
-// What each operation can answer, declared next to its route (`config.openapi`) and turned into OpenAPI
-// responses here: status codes, descriptions, headers, and bodies (JSON, binary, or the shared Problem).
+// What each operation answers beyond its route schema, declared next to its route (`config.openapi`) and turned into
+// OpenAPI responses here: descriptions and headers of its successes, binary bodies, and the error kinds it can
+// answer with (their problem responses come from the table in errors.ts). JSON bodies are the route's
+// `schema.response`, which @fastify/swagger renders; this layer only adds what a schema cannot say.
 import type { OpenAPIV3_1 as OpenAPI } from 'openapi-types'
-import { PROBLEM_CONTENT_TYPE } from '../errors.js'
+import { ERROR_KINDS, type ErrorCode, type ErrorKind, type ProblemHeader } from '../errors.js'
+import { PROBLEM_CONTENT_TYPE } from '../http/problem.js'
 
 /** The response headers the service sends, each a component of the document. */
 export const HEADERS = {
@@ -16,6 +19,7 @@ export const HEADERS = {
   Location: { description: 'The path of the created session', schema: { type: 'string' } },
   'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } },
   'Accept-Patch': { description: 'The media type PATCH takes', schema: { type: 'string' } },
+  Allow: { description: 'The methods the path is served with', schema: { type: 'string' } },
   'WWW-Authenticate': {
     description: 'The Bearer challenge, with error and scope when they apply',
     schema: { type: 'string' }
@@ -24,21 +28,24 @@ export const HEADERS = {
   'RateLimit-Remaining': { description: 'Requests left in the window', schema: { type: 'integer' } },
   'RateLimit-Reset': { description: 'Seconds until the window resets', schema: { type: 'integer' } },
   'X-Request-Id': { description: 'The request id: the one sent, if usable, or a new one', schema: { type: 'string' } }
-} as const satisfies Record<string, OpenAPI.HeaderObject>
+} as const satisfies Record<string, OpenAPI.HeaderObject> & Record<ProblemHeader, OpenAPI.HeaderObject>
 
 export type HeaderName = keyof typeof HEADERS
 
 export interface ResponseSpec {
   description: string
-  headers?: HeaderName[]
-  /** A JSON body described by a schema component, any bytes, or nothing (the default). */
-  body?: { json: string } | { binary: true } | { problem: true }
+  headers?: readonly HeaderName[]
+  /** Any bytes in the stored media type; a JSON body is the route's `schema.response` instead. */
+  binary?: true
 }
 
 export interface OperationSpec {
+  /** Every success the operation answers with; a status with a body in `schema.response` must be listed here. */
   responses: Record<number, ResponseSpec>
-  /** The scope the route requires (from `config.scope`); the operation is open without one. */
-  scope?: string
+  /** The error kinds the operation itself answers with; those every operation may answer are added. */
+  errors: readonly ErrorCode[]
+  /** Headers a problem of this operation carries beyond its kind's own (Accept-Patch on a PATCH's 415). */
+  problemHeaders?: Partial<Record<ErrorCode, readonly HeaderName[]>>
   /** For a body the route schemas cannot describe, such as raw bytes of any media type. */
   requestBody?: OpenAPI.RequestBodyObject
 }
@@ -50,54 +57,54 @@ declare module 'fastify' {
   }
 }
 
-const PROBLEMS: Record<number, string> = {
-  400: 'The request is not valid; nothing was changed',
-  404: 'Not found',
-  401: 'No valid bearer credential was sent',
-  403: 'The credential lacks the scope this operation needs',
-  412: 'A precondition (If-Match, If-None-Match) failed; nothing was changed',
-  413: 'The body is too large; nothing was changed',
-  415: 'The body is not of a media type the operation takes; nothing was changed',
-  429: 'The caller sent too many requests; retry after Retry-After',
-  500: "An internal error; the details are in the service's log",
-  503: 'The service is overloaded, or the store did not answer in time; retry after Retry-After'
-}
-
-const PROBLEM_HEADERS: Record<number, HeaderName[]> = {
-  401: ['WWW-Authenticate'],
-  403: ['WWW-Authenticate'],
-  429: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
-  503: ['Retry-After']
-}
-
-/** Problem responses for these statuses, with the headers each carries. */
-export function problems (...statuses: number[]): Record<number, ResponseSpec> {
-  return Object.fromEntries(statuses.map((status) => [status, {
-    description: PROBLEMS[status] ?? 'A problem',
-    body: { problem: true },
-    ...(PROBLEM_HEADERS[status] !== undefined && { headers: PROBLEM_HEADERS[status] })
-  }]))
-}
+const BINARY_BODY = 'The stored bytes, in the stored media type'
+/** Every operation may fail inside, or shed load. */
+const EVERY_OPERATION: readonly ErrorCode[] = ['CS_INTERNAL', 'CS_OVERLOADED']
+/** An operation that requires a scope may also refuse the credential, the scope, or the caller's pace. */
+const SCOPED_OPERATION: readonly ErrorCode[] = ['CS_UNAUTHORIZED', 'CS_FORBIDDEN', 'CS_RATE_LIMITED']
 
 /**
- * OpenAPI responses for an operation. Every response carries X-Request-Id; every operation may answer 500 and
- * 503 (overload); one that requires a scope may also answer 401, 403 and 429.
+ * OpenAPI responses for an operation: its successes, with the content @fastify/swagger generated from their
+ * schemas, and a problem response per status its error kinds share. Every response carries X-Request-Id.
  */
-export function toOpenApiResponses ({ responses, scope }: OperationSpec): OpenAPI.ResponsesObject {
-  const all = { ...responses, ...problems(500, 503), ...(scope !== undefined && problems(401, 403, 429)) }
-  const sorted = Object.entries(all).sort(([a], [b]) => Number(a) - Number(b))
-  return Object.fromEntries(sorted.map(([status, spec]) => {
-    const response: OpenAPI.ResponseObject = { description: spec.description }
-    response.headers = Object.fromEntries(['X-Request-Id', ...(spec.headers ?? [])]
-      .map((name) => [name, { $ref: `#/components/headers/${name}` }]))
-    const body = spec.body
-    if (body !== undefined && 'json' in body) {
-      response.content = { 'application/json': { schema: { $ref: `#/components/schemas/${body.json}` } } }
-    } else if (body !== undefined && 'binary' in body) {
-      response.content = { '*/*': { schema: { description: 'The stored bytes, in the stored media type' } } }
-    } else if (body !== undefined) {
-      response.content = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } }
+export function toOpenApiResponses (spec: OperationSpec & { scope?: string | undefined },
+  generated: OpenAPI.ResponsesObject = {}): OpenAPI.ResponsesObject {
+  // @fastify/swagger invents a bodiless 200 for a route without response schemas; one with a body must be described.
+  for (const [status, response] of Object.entries(generated)) {
+    const described = spec.responses[Number(status)] !== undefined
+    if (!described && 'content' in response) throw new Error(`response ${status} has a schema but no description`)
+  }
+  const responses: Record<number, OpenAPI.ResponseObject> = {}
+  for (const [status, { description, headers = [], binary }] of Object.entries(spec.responses)) {
+    const response: OpenAPI.ResponseObject = { description, headers: headerRefs(headers) }
+    const content = (generated[status] as OpenAPI.ResponseObject | undefined)?.content
+    if (binary === true) response.content = { '*/*': { schema: { description: BINARY_BODY } } }
+    else if (content !== undefined) response.content = content
+    responses[Number(status)] = response
+  }
+
+  const codes = new Set([...spec.errors, ...EVERY_OPERATION, ...(spec.scope === undefined ? [] : SCOPED_OPERATION)])
+  // Map.groupBy would say this in one line, but Node 20 lacks it.
+  const byStatus = new Map<number, Array<ErrorKind & { code: ErrorCode }>>()
+  for (const code of codes) {
+    const kind = ERROR_KINDS[code]
+    byStatus.set(kind.status, [...byStatus.get(kind.status) ?? [], { code, ...kind }])
+  }
+  for (const [status, kinds] of byStatus) {
+    const headers = new Set(kinds.flatMap(({ code, headers = [] }) =>
+      [...headers, ...spec.problemHeaders?.[code] ?? []]))
+    responses[status] = {
+      description: kinds.length === 1
+        ? kinds[0]!.description
+        : kinds.map(({ type, description }) => `- \`${type}\`: ${description}`).join('\n'),
+      headers: headerRefs([...headers]),
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } }
     }
-    return [status, response]
-  }))
+  }
+  const sorted = Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b))
+  return Object.fromEntries(sorted)
+}
+
+function headerRefs (names: readonly HeaderName[]): Record<string, OpenAPI.ReferenceObject> {
+  return Object.fromEntries(['X-Request-Id', ...names].map((name) => [name, { $ref: `#/components/headers/${name}` }]))
 }

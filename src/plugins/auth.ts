@@ -11,11 +11,22 @@ import fp from 'fastify-plugin'
 import type { AuthConfig, Scope } from '../config/security.js'
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../errors.js'
 import { ApiKeyVerifier } from '../auth/api-keys.js'
-import { ANONYMOUS, hasScope, type Caller } from '../auth/caller.js'
+import { ANONYMOUS, authenticatedCaller, hasScope, type Caller } from '../auth/caller.js'
 import { AuthFailureLimit } from '../auth/failure-limit.js'
 import { JwtVerifier, type JwtVerifierOptions } from '../auth/jwt-verifier.js'
 
 const REALM = 'cache-service'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling: set on every route that names a scope, null on open routes (health, the API document). */
+    caller: Caller | null
+  }
+  interface FastifyContextConfig {
+    /** The scope a caller needs for this route; routes without one (health, docs) are open. */
+    scope?: Scope
+  }
+}
 
 export interface AuthPluginOptions {
   auth: AuthConfig
@@ -26,7 +37,7 @@ export interface AuthPluginOptions {
 }
 
 export default fp<AuthPluginOptions>(async (app, { auth, failureLimit, jwks }) => {
-  app.decorateRequest('caller', null as unknown as Caller)
+  app.decorateRequest('caller', null)
 
   if (auth.mode === 'none') {
     app.log.warn('AUTH_MODE=none: NO AUTHENTICATION. Every caller may read and write everything. ' +
@@ -79,9 +90,9 @@ export default fp<AuthPluginOptions>(async (app, { auth, failureLimit, jwks }) =
 
   app.addHook('preParsing', async (request, reply) => {
     const scope = request.routeOptions.config.scope
-    if (scope !== undefined && !hasScope(request.caller, scope)) throw forbidden(reply, scope)
+    if (scope !== undefined && !hasScope(authenticatedCaller(request), scope)) throw forbidden(reply, scope)
   })
-}, { name: 'auth', dependencies: ['protection'] })
+}, { name: 'auth', dependencies: ['rate-limit', 'metrics'] })
 
 function apiKeyVerifier (keys: ApiKeyVerifier) {
   return async (token: string): Promise<Caller> => {

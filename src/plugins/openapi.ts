@@ -7,6 +7,13 @@ import { jsonSchemaTransform } from 'fastify-type-provider-zod'
 import type { OpenAPIV3_1 as OpenAPI } from 'openapi-types'
 import { collectOperations, completeDocument, DOCUMENT_INFO, TAGS, toYaml } from '../openapi/document.js'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The service's OpenAPI 3.1 document, complete. */
+    openapiDocument: () => OpenAPI.Document
+  }
+}
+
 export interface OpenApiPluginOptions {
   docsEnabled: boolean
 }

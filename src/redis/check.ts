@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import type { TokenCredential } from '@azure/core-auth'
 import { pino } from 'pino'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { closeRedisClient, createRedisClient, waitUntilReady } from './client.js'
 import { connectionsOf, type RedisClient, type RedisCredentials } from './connections.js'
 import { defaultAzureCredential, usernameFromToken } from './entra-identity.js'
@@ -31,7 +31,7 @@ export async function checkRedis (config: Config, { credential, print }: CheckOp
   let client: RedisClient | undefined
   try {
     const credentials = await credentialsFor(redis.auth, credential, print)
-    client = createRedisClient(redis, credentials, config.redisCommandTimeoutMs, pino({ level: 'silent' }))
+    client = createRedisClient(redis, credentials, pino({ level: 'silent' }))
     let lastError: Error | undefined
     client.on('error', (err: Error) => { lastError = err })
     await waitUntilReady(client, CONNECT_TIMEOUT_MS).catch((err: Error) => {

@@ -11,7 +11,8 @@ export function reconnectDelay (attempt: number): number {
 }
 
 export function createRedisClient (redis: RedisConfig, credentials: RedisCredentials | undefined,
-  commandTimeoutMs: number, log: FastifyBaseLogger): RedisClient {
+  log: FastifyBaseLogger): RedisClient {
+  const { commandTimeoutMs } = redis
   const options: RedisOptions = {
     ...credentials,
     // A request must get an answer within the timeout: a command that Redis does not answer in time fails,

@@ -11,9 +11,7 @@ const AUTH_ATTEMPTS = 3
 
 export interface ReauthenticatorStatus {
   reauthentications: number
-  lastReauthenticationAt: number | undefined
   reauthenticationFailures: number
-  lastReauthenticationFailureAt: number | undefined
 }
 
 export class Reauthenticator {
@@ -24,9 +22,7 @@ export class Reauthenticator {
   readonly #log: FastifyBaseLogger
   readonly #status: ReauthenticatorStatus = {
     reauthentications: 0,
-    lastReauthenticationAt: undefined,
-    reauthenticationFailures: 0,
-    lastReauthenticationFailureAt: undefined
+    reauthenticationFailures: 0
   }
 
   constructor (log: FastifyBaseLogger) {
@@ -66,13 +62,11 @@ export class Reauthenticator {
         if (username === undefined) await connection.auth(password)
         else await connection.auth(username, password)
         this.#status.reauthentications++
-        this.#status.lastReauthenticationAt = Date.now()
         this.#log.debug({ connection: describe(connection) }, 'redis connection re-authenticated')
         return
       } catch (err) {
         if (attempt === AUTH_ATTEMPTS) {
           this.#status.reauthenticationFailures++
-          this.#status.lastReauthenticationFailureAt = Date.now()
           this.#log.warn({ connection: describe(connection), err: { message: (err as Error).message } },
             'redis re-authentication failed; the connection will reconnect with the new token if it is closed')
           return

@@ -19,9 +19,7 @@ export interface TokenRefresherOptions {
 export interface TokenRefresherStatus {
   tokenExpiresAt: number | undefined
   refreshes: number
-  lastRefreshAt: number | undefined
   refreshFailures: number
-  lastRefreshFailureAt: number | undefined
 }
 
 export class TokenRefresher {
@@ -34,9 +32,7 @@ export class TokenRefresher {
   readonly #status: TokenRefresherStatus = {
     tokenExpiresAt: undefined,
     refreshes: 0,
-    lastRefreshAt: undefined,
-    refreshFailures: 0,
-    lastRefreshFailureAt: undefined
+    refreshFailures: 0
   }
 
   constructor (options: TokenRefresherOptions) {
@@ -109,7 +105,6 @@ export class TokenRefresher {
     this.#consecutiveFailures = 0
     this.#status.tokenExpiresAt = token.expiresOnTimestamp
     this.#status.refreshes++
-    this.#status.lastRefreshAt = Date.now()
     this.#options.log.info({ expiresAt: new Date(token.expiresOnTimestamp).toISOString() }, 'redis token refreshed')
     this.#plan(refreshDelay(token, Date.now()))
   }
@@ -117,7 +112,6 @@ export class TokenRefresher {
   #fail (err: unknown, message: string): void {
     this.#consecutiveFailures++
     this.#status.refreshFailures++
-    this.#status.lastRefreshFailureAt = Date.now()
     const transient = isTransientCredentialError(err)
     const { backoff } = this.#options
     const delay = transient ? retryDelay(this.#consecutiveFailures, backoff) : backoff.maxDelayMs

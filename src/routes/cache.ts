@@ -1,13 +1,14 @@
 // The /cache/:key resource: opaque bytes with a media type, a TTL, a strong ETag and RFC 9110 preconditions.
 import { createHash } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import type { Caller } from '../auth/caller.js'
+import { authenticatedCaller, type Caller } from '../auth/caller.js'
 import { NotFoundError, PreconditionFailedError } from '../errors.js'
-import { evaluatePreconditions, preconditionsOf } from '../http/conditional.js'
+import { preconditionsOf } from '../http/conditional.js'
 import { entityTagOf } from '../http/entity-tag.js'
-import { problems, type HeaderName } from '../openapi/responses.js'
+import type { HeaderName } from '../openapi/responses.js'
 import { CacheParamsSchema, cachePutQuerySchema } from '../schemas/cache.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
+import { evaluatePreconditions } from '../store/preconditions.js'
 
 export interface CacheRoutesOptions {
   defaultTtlSeconds: number
@@ -50,14 +51,14 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       loggedParams: ['key'],
       openapi: {
         responses: {
-          200: { description: 'The stored bytes, in their media type', headers: CACHE_HEADERS, body: { binary: true } },
-          304: { description: 'The copy named in If-None-Match is current', headers: CACHE_HEADERS },
-          ...problems(400, 404, 412, 503)
-        }
+          200: { description: 'The stored bytes, in their media type', headers: CACHE_HEADERS, binary: true },
+          304: { description: 'The copy named in If-None-Match is current', headers: CACHE_HEADERS }
+        },
+        errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_STORE_UNAVAILABLE']
       }
     },
     handler: async (request, reply) => {
-      const entry = await app.cacheStore.get(storeKey(request.caller, request.params.key))
+      const entry = await app.cacheStore.get(storeKey(authenticatedCaller(request), request.params.key))
       app.metrics.cacheLookups.inc({ result: entry === undefined ? 'miss' : 'hit' })
       if (entry === undefined) throw notFound()
 
@@ -90,9 +91,9 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
         },
         responses: {
           201: { description: 'Created', headers: ['ETag'] },
-          204: { description: 'Replaced', headers: ['ETag'] },
-          ...problems(400, 412, 413, 503)
-        }
+          204: { description: 'Replaced', headers: ['ETag'] }
+        },
+        errors: ['CS_VALIDATION', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE', 'CS_STORE_UNAVAILABLE']
       }
     }
   }, async (request, reply) => {
@@ -100,7 +101,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     const value = (request.body as Buffer | undefined) ?? Buffer.alloc(0)
     const contentType = request.headers['content-type'] ?? DEFAULT_CONTENT_TYPE
     const etag = entityTagOf(contentType, value)
-    const result = await app.cacheStore.put(storeKey(request.caller, request.params.key), {
+    const result = await app.cacheStore.put(storeKey(authenticatedCaller(request), request.params.key), {
       value,
       contentType,
       etag,
@@ -122,10 +123,13 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     config: {
       scope: 'cache:write',
       loggedParams: ['key'],
-      openapi: { responses: { 204: { description: 'Removed' }, ...problems(400, 404, 412, 503) } }
+      openapi: {
+        responses: { 204: { description: 'Removed' } },
+        errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_STORE_UNAVAILABLE']
+      }
     }
   }, async (request, reply) => {
-    const key = storeKey(request.caller, request.params.key)
+    const key = storeKey(authenticatedCaller(request), request.params.key)
     const result = await app.cacheStore.delete(key, preconditionsOf(request.headers))
     if (result === 'not-found') throw notFound()
     if (result === 'precondition-failed') throw preconditionFailed()

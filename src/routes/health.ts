@@ -1,28 +1,36 @@
 // Liveness and readiness for Kubernetes: /healthz while the process runs, /readyz while the store answers.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { problems } from '../openapi/responses.js'
+import { HealthSchema } from '../schemas/health.js'
 
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/healthz', {
-    schema: { summary: 'Liveness: the process is running', tags: ['health'], operationId: 'getHealth' },
+    schema: {
+      summary: 'Liveness: the process is running',
+      tags: ['health'],
+      operationId: 'getHealth',
+      response: { 200: HealthSchema }
+    },
     config: {
       // Probes come every few seconds from the platform itself; they are never rate-limited.
       rateLimit: false,
-      openapi: { responses: { 200: { description: 'The process runs', body: { json: 'Health' } } } }
+      openapi: { responses: { 200: { description: 'The process runs' } }, errors: [] }
     }
-  }, async () => ({ status: 'ok' }))
+  }, async () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
-    schema: { summary: 'Readiness: the store answers', tags: ['health'], operationId: 'getReadiness' },
+    schema: {
+      summary: 'Readiness: the store answers',
+      tags: ['health'],
+      operationId: 'getReadiness',
+      response: { 200: HealthSchema }
+    },
     config: {
       rateLimit: false,
-      openapi: {
-        responses: { 200: { description: 'The store answers', body: { json: 'Health' } }, ...problems(503) }
-      }
+      openapi: { responses: { 200: { description: 'The store answers' } }, errors: ['CS_STORE_UNAVAILABLE'] }
     }
   }, async () => {
     // A failed ping throws StoreUnavailableError, which the error handler turns into 503 with Retry-After.
     await app.storeHealth.ping()
-    return { status: 'ready' }
+    return { status: 'ready' as const }
   })
 }

@@ -7,10 +7,10 @@ import { NotFoundError, PayloadTooLargeError, PreconditionFailedError } from '..
 import { preconditionsOf } from '../http/conditional.js'
 import { parseExactJson } from '../http/exact-json.js'
 import { requireMediaType } from '../http/media-type.js'
-import { problems, type HeaderName } from '../openapi/responses.js'
+import type { HeaderName } from '../openapi/responses.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import {
-  SessionParamsSchema, SessionPatchSchema, SessionReadQuerySchema, sessionWriteSchema
+  SessionParamsSchema, SessionPatchSchema, SessionReadQuerySchema, SessionSchema, sessionWriteSchema
 } from '../schemas/sessions.js'
 import type { SessionRecord, SessionWrite } from '../store/session-store.js'
 
@@ -22,7 +22,6 @@ export interface SessionRoutesOptions {
 
 const JSON_TYPE = 'application/json'
 const SESSION_HEADERS: HeaderName[] = ['ETag', 'Cache-Control']
-const SESSION_BODY = { json: 'Session' }
 const MERGE_PATCH_TYPE = 'application/merge-patch+json'
 // Chosen ids are taken again only by a 2^-256 coincidence; three tries turn even a broken RNG into a clear 500.
 const ID_ATTEMPTS = 3
@@ -56,15 +55,14 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       summary: 'Create a session with a service-chosen id',
       tags: ['sessions'],
       operationId: 'createSession',
-      body: WriteSchema
+      body: WriteSchema,
+      response: { 201: SessionSchema }
     },
     config: {
       scope: 'sessions:write',
       openapi: {
-        responses: {
-          201: { description: 'Created', headers: [...SESSION_HEADERS, 'Location'], body: SESSION_BODY },
-          ...problems(400, 413, 415, 503)
-        }
+        responses: { 201: { description: 'Created', headers: [...SESSION_HEADERS, 'Location'] } },
+        errors: ['CS_VALIDATION', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE']
       }
     }
   }, async (request, reply) => {
@@ -75,7 +73,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       if (result.outcome === 'created') {
         request.log.info({ session: sessionRef(id) }, 'session created')
         reply.code(201).header('location', `/sessions/${id}`)
-        return send(reply, id, result.session)
+        return send(reply, id, result.session, request.body.data)
       }
     }
     throw new Error('could not find an unused session id')
@@ -90,16 +88,18 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       operationId: 'putSession',
       params: SessionParamsSchema,
       headers: ConditionalHeadersSchema,
-      body: WriteSchema
+      body: WriteSchema,
+      response: { 200: SessionSchema, 201: SessionSchema }
     },
     config: {
       scope: 'sessions:write',
       openapi: {
         responses: {
-          200: { description: 'Replaced', headers: SESSION_HEADERS, body: SESSION_BODY },
-          201: { description: 'Created', headers: SESSION_HEADERS, body: SESSION_BODY },
-          ...problems(400, 412, 413, 415, 503)
-        }
+          200: { description: 'Replaced', headers: SESSION_HEADERS },
+          201: { description: 'Created', headers: SESSION_HEADERS }
+        },
+        errors: ['CS_VALIDATION', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE',
+          'CS_STORE_UNAVAILABLE']
       }
     }
   }, async (request, reply) => {
@@ -108,7 +108,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     if (result.outcome === 'precondition-failed') throw preconditionFailed()
     request.log.info({ session: sessionRef(id) }, `session ${result.outcome}`)
     reply.code(result.outcome === 'created' ? 201 : 200)
-    return send(reply, id, result.session)
+    return send(reply, id, result.session, request.body.data)
   })
 
   app.get('/:id', {
@@ -117,15 +117,14 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       tags: ['sessions'],
       operationId: 'getSession',
       params: SessionParamsSchema,
-      querystring: SessionReadQuerySchema
+      querystring: SessionReadQuerySchema,
+      response: { 200: SessionSchema }
     },
     config: {
       scope: 'sessions:read',
       openapi: {
-        responses: {
-          200: { description: 'The session', headers: SESSION_HEADERS, body: SESSION_BODY },
-          ...problems(400, 404, 503)
-        }
+        responses: { 200: { description: 'The session', headers: SESSION_HEADERS } },
+        errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_STORE_UNAVAILABLE']
       }
     }
   }, async (request, reply) => {
@@ -144,17 +143,16 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       consumes: [MERGE_PATCH_TYPE],
       params: SessionParamsSchema,
       headers: ConditionalHeadersSchema,
-      body: SessionPatchSchema
+      body: SessionPatchSchema,
+      response: { 200: SessionSchema }
     },
     config: {
       scope: 'sessions:write',
       openapi: {
-        responses: {
-          200: { description: 'Patched', headers: SESSION_HEADERS, body: SESSION_BODY },
-          ...problems(400, 404, 412, 413),
-          415: { ...problems(415)[415]!, headers: ['Accept-Patch'] },
-          ...problems(503)
-        }
+        responses: { 200: { description: 'Patched', headers: SESSION_HEADERS } },
+        errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE',
+          'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE'],
+        problemHeaders: { CS_UNSUPPORTED_MEDIA_TYPE: ['Accept-Patch'] }
       }
     }
   }, async (request, reply) => {
@@ -181,7 +179,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     },
     config: {
       scope: 'sessions:write',
-      openapi: { responses: { 204: { description: 'Ended' }, ...problems(400, 404, 412, 503) } }
+      openapi: {
+        responses: { 204: { description: 'Ended' } },
+        errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_STORE_UNAVAILABLE']
+      }
     }
   }, async (request, reply) => {
     const { id } = request.params
@@ -193,13 +194,17 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
   })
 }
 
-/** Sends the session representation; a session is private to its holder, so nothing may cache it. */
-function send (reply: { header (name: string, value: string): unknown }, id: string, session: SessionRecord) {
+/**
+ * The session representation, with its headers; a session is private to its holder, so nothing may cache it.
+ * A write hands over the data it sent, already parsed, so only data read back from the store is parsed here.
+ */
+function send (reply: { header (name: string, value: string): unknown }, id: string, session: SessionRecord,
+  data: Record<string, unknown> = JSON.parse(session.data)) {
   reply.header('etag', session.etag)
   reply.header('cache-control', 'no-store')
   return {
     id,
-    data: JSON.parse(session.data) as Record<string, unknown>,
+    data,
     createdAt: new Date(session.createdAt).toISOString(),
     updatedAt: new Date(session.updatedAt).toISOString(),
     expiresAt: new Date(session.expiresAt).toISOString(),

@@ -50,7 +50,7 @@ export const SessionSchema = z.object({
   expiresAt: Timestamp
     .describe('When it expires unless read or written again: min(last use + idle lifetime, absoluteExpiresAt)'),
   absoluteExpiresAt: Timestamp.describe('When it expires however active it is')
-}).describe('A session')
+}).describe('A session').meta({ id: 'Session' })
 
 /** Iterative, so that a hostile document cannot exhaust the stack before it is refused. */
 function depthOf (root: unknown): number {

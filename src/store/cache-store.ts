@@ -1,5 +1,6 @@
 // The storage port for cached values: what the /cache routes need, and nothing about how a backend keeps it.
-import type { Preconditions } from '../http/conditional.js'
+import type { Preconditions } from './preconditions.js'
+import type { DeleteResult } from './types.js'
 
 export interface CacheEntry {
   /** The bytes exactly as they were stored. */
@@ -20,8 +21,6 @@ export interface CachePut {
 
 export type PutResult = 'created' | 'replaced' | 'precondition-failed'
 
-export type DeleteResult = 'deleted' | 'not-found' | 'precondition-failed'
-
 /**
  * Every method is one atomic step against the backend, so concurrent replicas never interleave a
  * precondition check with someone else's write. Backend failures reject with StoreUnavailableError.
@@ -30,10 +29,4 @@ export interface CacheStore {
   get (key: string): Promise<CacheEntry | undefined>
   put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult>
   delete (key: string, preconditions: Preconditions): Promise<DeleteResult>
-}
-
-/** What readiness and shutdown need from a backend, whatever it stores. */
-export interface StoreHealth {
-  /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
-  ping (): Promise<void>
 }

@@ -1,9 +1,10 @@
 // The embedded cache store: a Map with the same TTL, ETag and precondition semantics as the Redis adapter.
 // It lives in one process and forgets everything on restart, which is what a newcomer's first run needs.
-import { evaluatePreconditions, type Preconditions } from '../http/conditional.js'
-import type { CacheEntry, CachePut, CacheStore, DeleteResult, PutResult } from './cache-store.js'
+import type { CacheEntry, CachePut, CacheStore, PutResult } from './cache-store.js'
 import { ExpiringMap } from './expiring-map.js'
 import { conditionalDelete } from './memory-conditional-delete.js'
+import { evaluatePreconditions, type Preconditions } from './preconditions.js'
+import type { DeleteResult } from './types.js'
 
 interface StoredEntry {
   value: Buffer

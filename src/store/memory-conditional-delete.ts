@@ -1,7 +1,7 @@
 // DELETE with preconditions for the memory stores, the twin of the Redis adapters' conditional-delete.lua.
-import { evaluatePreconditions, type Preconditions } from '../http/conditional.js'
-import type { DeleteResult } from './cache-store.js'
 import type { ExpiringMap } from './expiring-map.js'
+import { evaluatePreconditions, type Preconditions } from './preconditions.js'
+import type { DeleteResult } from './types.js'
 
 /** Preconditions come first (RFC 9110 §13.2.2): If-Match on an absent entry fails, it is not a 404. */
 export function conditionalDelete (entries: ExpiringMap<{ etag: string }>, key: string, preconditions: Preconditions)

@@ -1,11 +1,11 @@
 // The embedded session store: the Redis adapter's semantics (sliding and absolute expiry, preconditions,
 // merge patches that never resurrect) in a single process. Node runs one callback at a time, and every method
 // here completes without awaiting, so each is as atomic as its Lua twin.
-import { evaluatePreconditions, type Preconditions } from '../http/conditional.js'
-import { applyMergePatch } from '../http/json-merge-patch.js'
-import type { DeleteResult } from './cache-store.js'
 import { ExpiringMap } from './expiring-map.js'
+import { applyMergePatch } from './json-merge-patch.js'
 import { conditionalDelete } from './memory-conditional-delete.js'
+import { evaluatePreconditions, type Preconditions } from './preconditions.js'
+import type { DeleteResult } from './types.js'
 import type {
   SessionPatchResult, SessionPutResult, SessionRecord, SessionStore, SessionWrite
 } from './session-store.js'

@@ -1,8 +1,12 @@
 // The Redis adapter of the cache store: one hash per entry, every operation one Lua round trip.
 import type { Cluster, Redis } from 'ioredis'
-import type { Preconditions } from '../http/conditional.js'
-import type { CacheEntry, CachePut, CacheStore, DeleteResult, PutResult } from './cache-store.js'
-import { callRedis, conditionalDelete, defineScripts, encodePreconditions } from './redis-scripts.js'
+import type { CacheEntry, CachePut, CacheStore, PutResult } from './cache-store.js'
+import type { Preconditions } from './preconditions.js'
+import { callRedis } from './redis-call.js'
+import { defineScripts } from './redis-commands.js'
+import { conditionalDelete } from './redis-conditional-delete.js'
+import { encodePreconditions } from './redis-preconditions.js'
+import type { DeleteResult } from './types.js'
 
 const PUT_RESULTS: Record<number, PutResult> = { 0: 'precondition-failed', 1: 'created', 2: 'replaced' }
 

@@ -2,12 +2,15 @@
 // key listing or a dump of Redis yields no usable id; every operation is one Lua script, timed by Redis's clock.
 import { createHash } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
-import type { Preconditions } from '../http/conditional.js'
-import type { DeleteResult } from './cache-store.js'
-import { callRedis, conditionalDelete, defineScripts, encodePreconditions } from './redis-scripts.js'
+import type { Preconditions } from './preconditions.js'
+import { callRedis } from './redis-call.js'
+import { defineScripts } from './redis-commands.js'
+import { conditionalDelete } from './redis-conditional-delete.js'
+import { encodePreconditions } from './redis-preconditions.js'
 import type {
   SessionPatchResult, SessionPutResult, SessionRecord, SessionStore, SessionWrite
 } from './session-store.js'
+import type { DeleteResult } from './types.js'
 
 export class RedisSessionStore implements SessionStore {
   readonly #redis: Redis | Cluster

@@ -1,6 +1,6 @@
 // The storage port for sessions. Ids travel in the clear to the store, which alone decides how to key them.
-import type { Preconditions } from '../http/conditional.js'
-import type { DeleteResult } from './cache-store.js'
+import type { Preconditions } from './preconditions.js'
+import type { DeleteResult } from './types.js'
 
 export interface SessionRecord {
   /** The session's data as canonical JSON text (as JSON.stringify writes it). */

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppOptions } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
+import { loadConfig } from '../../src/config/index.js'
 import { holdToDocument } from './openapi-conformance.js'
 
 interface Teardown { teardown (fn: () => unknown): void }

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url'
 import type { AccessToken } from '@azure/core-auth'
 import t from 'tap'
-import { loadConfig } from '../../src/config.js'
+import { loadConfig } from '../../src/config/index.js'
 import { checkRedis } from '../../src/redis/check.js'
 import { EntraRedis } from '../helpers/entra-redis.js'
 import { FakeEntraCredential } from '../helpers/fake-entra-credential.js'

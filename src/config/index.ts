@@ -1,9 +1,10 @@
 // Parses process.env once, at startup, into a frozen and typed Config. Nothing else reads process.env
 // (but @azure/identity, which reads its own AZURE_* variables).
 import { z } from 'zod'
-import { boolean, integer, oneOf, text } from './config/env.js'
-import { redisConfigFrom, RedisEnvShape, type RedisConfig } from './config/redis.js'
-import { securityConfigFrom, SecurityEnvShape, type SecurityConfig } from './config/security.js'
+import { boolean, integer, oneOf, text } from './env.js'
+import { httpConfigFrom, HttpEnvShape, type HttpConfig } from './http.js'
+import { redisConfigFrom, RedisEnvShape, type RedisConfig } from './redis.js'
+import { securityConfigFrom, SecurityEnvShape, type SecurityConfig } from './security.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const TTL_MAX = 2 ** 31 - 1
@@ -20,9 +21,10 @@ const EnvSchema = z.object({
   SESSION_IDLE_TTL_SECONDS: integer(1, TTL_MAX, 1800),
   SESSION_ABSOLUTE_TTL_SECONDS: integer(1, TTL_MAX, 86_400),
   SESSION_MAX_BYTES: integer(2, 512 * 1024 * 1024, 65_536),
-  REDIS_COMMAND_TIMEOUT_MS: integer(1, 600_000, 1000),
   SHUTDOWN_GRACE_MS: integer(1, 3_600_000, 10_000),
-  DOCS_ENABLED: boolean(true),
+  METRICS_ENABLED: boolean(true),
+  METRICS_PORT: integer(0, 65535, 9090),
+  ...HttpEnvShape,
   ...RedisEnvShape,
   ...SecurityEnvShape
 }).transform((env, ctx) => {
@@ -37,6 +39,8 @@ const EnvSchema = z.object({
     logLevel: env.LOG_LEVEL,
     logSlowRequestMs: env.LOG_SLOW_REQUEST_MS,
     keyPrefix: env.KEY_PREFIX,
+    http: httpConfigFrom(env),
+    metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_PORT },
     redis,
     security: securityConfigFrom(env, redis !== undefined, issue),
     cache: {
@@ -49,9 +53,7 @@ const EnvSchema = z.object({
       absoluteTtlSeconds: env.SESSION_ABSOLUTE_TTL_SECONDS,
       maxBytes: env.SESSION_MAX_BYTES
     },
-    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
-    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
-    docsEnabled: env.DOCS_ENABLED
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS
   }
   return config
 })
@@ -64,6 +66,9 @@ export interface Config {
   readonly logLevel: LogLevel
   /** Requests slower than this are logged at info, as are failed ones; 0 logs every request. */
   readonly logSlowRequestMs: number
+  readonly http: HttpConfig
+  /** The Prometheus listener, apart from the API. */
+  readonly metrics: { readonly enabled: boolean, readonly port: number }
   /** undefined selects the embedded memory store. */
   readonly redis: RedisConfig | undefined
   readonly security: SecurityConfig
@@ -81,10 +86,7 @@ export interface Config {
     /** Largest serialized `data`, in bytes of JSON. */
     readonly maxBytes: number
   }
-  readonly redisCommandTimeoutMs: number
   readonly shutdownGraceMs: number
-  /** Serve the interactive API page at /docs (the document itself is always served). */
-  readonly docsEnabled: boolean
 }
 
 export class ConfigError extends Error {

@@ -1,17 +1,19 @@
 // The Redis connection: builds the client from the configuration, authenticates it (nothing, an access key, or
-// a Microsoft Entra ID token kept fresh on every live connection), waits for it at startup, and closes it.
+// a Microsoft Entra ID token kept fresh on every live connection), waits for it at startup, measures it, and
+// closes it.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TokenCredential } from '@azure/core-auth'
 import fp from 'fastify-plugin'
 import type { RedisConfig } from '../config/redis.js'
-import { StoreUnavailableError } from '../errors.js'
 import { closeRedisClient, createRedisClient, readyOrRefused } from '../redis/client.js'
 import type { RedisClient, RedisCredentials } from '../redis/connections.js'
 import { defaultAzureCredential, usernameFromToken } from '../redis/entra-identity.js'
+import { observeRedisCommands, observeRedisConnection, observeRedisToken } from '../redis/metrics.js'
 import { Reauthenticator, type ReauthenticatorStatus } from '../redis/reauthenticator.js'
 import { TokenRefresher, type TokenRefresherStatus } from '../redis/token-refresher.js'
 import type { BackoffOptions } from '../redis/token-schedule.js'
-import { callRedis } from '../store/redis-scripts.js'
+import { callRedis } from '../store/redis-call.js'
+import { StoreUnavailableError } from '../store/types.js'
 
 /**
  * How long startup waits for Redis before listening anyway. A Redis that answers (the usual case) is ready well
@@ -22,9 +24,8 @@ const STARTUP_GRACE_MS = 1000
 /** The AUTHs of one rotation are spread over at most this long, or a tenth of the old token's remaining life. */
 const MAX_AUTH_SPREAD_MS = 2000
 
-export interface RedisConnectionOptions {
+export interface RedisPluginOptions {
   redis: RedisConfig
-  commandTimeoutMs: number
   /** The Entra ID credential; DefaultAzureCredential (workload or managed identity, AZURE_* variables) by default. */
   credential?: TokenCredential
   /** Retry pacing of the token refresher (tests shorten it). */
@@ -33,9 +34,8 @@ export interface RedisConnectionOptions {
   onFatalError?: (err: Error) => void
 }
 
-export interface RedisAuthStatus extends Partial<TokenRefresherStatus>, ReauthenticatorStatus {
-  mode: RedisConfig['auth']['mode']
-}
+/** The token refresher's counts (Entra ID only) and the re-authenticator's. */
+export type RedisAuthStatus = Partial<TokenRefresherStatus> & ReauthenticatorStatus
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,8 +48,8 @@ declare module 'fastify' {
   }
 }
 
-export default fp<RedisConnectionOptions>(async (app, options) => {
-  const { redis, commandTimeoutMs, credential, tokenBackoff, onFatalError } = options
+export default fp<RedisPluginOptions>(async (app, options) => {
+  const { redis, credential, tokenBackoff, onFatalError } = options
   const { auth } = redis
   const reauthenticator = new Reauthenticator(app.log)
   let credentials: RedisCredentials | undefined =
@@ -73,7 +73,7 @@ export default fp<RedisConnectionOptions>(async (app, options) => {
     credentials = { username, password: first.token }
   }
 
-  const client: RedisClient = createRedisClient(redis, credentials, commandTimeoutMs, app.log)
+  const client: RedisClient = createRedisClient(redis, credentials, app.log)
   reauthenticator.track(client)
   let closing = false
   const connected = readyOrRefused(client)
@@ -104,10 +104,16 @@ export default fp<RedisConnectionOptions>(async (app, options) => {
     }
     await callRedis('ping', client.ping())
   })
-  app.decorate('redisAuthStatus', () => ({ mode: auth.mode, ...refresher?.status(), ...reauthenticator.status() }))
+  app.decorate('redisAuthStatus', () => ({ ...refresher?.status(), ...reauthenticator.status() }))
+
+  const commands = observeRedisCommands(app.metrics.registry)
+  observeRedisConnection(app.metrics.registry, client)
+  if (refresher !== undefined) observeRedisToken(app.metrics.registry, app.redisAuthStatus)
+
   app.addHook('onClose', async () => {
     closing = true
+    commands.stop()
     refresher?.stop()
     await closeRedisClient(client)
   })
-}, { name: 'redis-connection' })
+}, { name: 'redis', dependencies: ['metrics'] })

@@ -1,0 +1,41 @@
+// The HTTP server's settings that are not about one resource: which proxies to believe, which browser origins may
+// call (CORS), when to shed load, and whether to serve the API page.
+import type { z } from 'zod'
+import { boolean, commaList, integer, optionalText } from './env.js'
+
+export const HttpEnvShape = {
+  TRUST_PROXY: optionalText(),
+  CORS_ORIGINS: optionalText(),
+  MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000, 1000),
+  DOCS_ENABLED: boolean(true)
+}
+
+type HttpEnv = z.output<z.ZodObject<typeof HttpEnvShape>>
+
+export interface HttpConfig {
+  /** Whose X-Forwarded-For to believe: nobody, everybody, a hop count, or addresses and CIDRs. */
+  trustProxy: boolean | number | string[]
+  /** undefined: no CORS at all. */
+  corsOrigins: string[] | undefined
+  /** Past this event loop delay, requests get 503 (load shedding); 0 turns it off. */
+  maxEventLoopDelayMs: number
+  /** Serve the interactive API page at /docs (the document itself is always served). */
+  docsEnabled: boolean
+}
+
+export function httpConfigFrom (env: HttpEnv): HttpConfig {
+  return {
+    trustProxy: trustProxyFrom(env.TRUST_PROXY),
+    corsOrigins: env.CORS_ORIGINS === undefined ? undefined : commaList(env.CORS_ORIGINS),
+    maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
+    docsEnabled: env.DOCS_ENABLED
+  }
+}
+
+/** false, true, a hop count, or a comma-separated list of trusted proxy addresses and CIDRs. */
+function trustProxyFrom (value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return commaList(value)
+}

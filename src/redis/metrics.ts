@@ -1,0 +1,76 @@
+// The Redis metrics, registered by the Redis plugin in the app's registry: command latency and errors, the
+// connection's state, and with Entra ID the token's expiry, refresh failures and re-authentications.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { redisCommandChannel, type RedisCommandEvent } from './command-events.js'
+import type { RedisClient } from './connections.js'
+import type { ReauthenticatorStatus } from './reauthenticator.js'
+import type { TokenRefresherStatus } from './token-refresher.js'
+
+/** Every store command, as callRedis publishes it: our own commands only, with no argument ever recorded. */
+export function observeRedisCommands (registry: Registry): { stop: () => void } {
+  const latency = new Histogram({
+    name: 'redis_command_duration_seconds',
+    help: 'Redis command latency, failures included, by store command',
+    labelNames: ['command'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry]
+  })
+  const errors = new Counter({
+    name: 'redis_command_errors_total',
+    help: 'Redis commands that failed (down, timed out, refused), by store command',
+    labelNames: ['command'],
+    registers: [registry]
+  })
+  const onCommand = (message: unknown) => {
+    const { command, durationMs, failed } = message as RedisCommandEvent
+    latency.observe({ command }, durationMs / 1000)
+    if (failed) errors.inc({ command })
+  }
+  redisCommandChannel.subscribe(onCommand)
+  return { stop: () => { redisCommandChannel.unsubscribe(onCommand) } }
+}
+
+/** Read at scrape time, so the value is never stale. */
+export function observeRedisConnection (registry: Registry, client: RedisClient): void {
+  new Gauge({ // eslint-disable-line no-new
+    name: 'redis_connection_up',
+    help: '1 while the Redis client is connected and ready, 0 otherwise',
+    registers: [registry],
+    collect () { this.set(client.status === 'ready' ? 1 : 0) }
+  })
+}
+
+/** The Entra ID token's state, read at scrape time from the refresher and re-authenticator. */
+export function observeRedisToken (registry: Registry,
+  status: () => Partial<TokenRefresherStatus> & ReauthenticatorStatus): void {
+  new Gauge({ // eslint-disable-line no-new
+    name: 'redis_token_expiry_timestamp_seconds',
+    help: 'When the Entra ID token in use expires (REDIS_AUTH=entra)',
+    registers: [registry],
+    collect () {
+      const expiresAt = status().tokenExpiresAt
+      if (expiresAt !== undefined) this.set(expiresAt / 1000)
+    }
+  })
+  new Counter({ // eslint-disable-line no-new
+    name: 'redis_token_refresh_failures_total',
+    help: 'Failed attempts to refresh the Entra ID token',
+    registers: [registry],
+    collect () {
+      this.reset()
+      this.inc(status().refreshFailures ?? 0)
+    }
+  })
+  new Counter({ // eslint-disable-line no-new
+    name: 'redis_reauthentications_total',
+    help: 'AUTHs sent with a new token on live connections, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      const { reauthentications, reauthenticationFailures } = status()
+      this.inc({ outcome: 'ok' }, reauthentications)
+      this.inc({ outcome: 'failed' }, reauthenticationFailures)
+    }
+  })
+}

@@ -1,0 +1,16 @@
+// DELETE with preconditions for both Redis adapters (lua/conditional-delete.lua); memory-conditional-delete.ts
+// is its twin.
+import type { Cluster, Redis } from 'ioredis'
+import type { Preconditions } from './preconditions.js'
+import { callRedis } from './redis-call.js'
+import { encodePreconditions } from './redis-preconditions.js'
+import type { DeleteResult } from './types.js'
+
+const DELETE_RESULTS: Record<number, DeleteResult> = { '-1': 'not-found', 0: 'precondition-failed', 1: 'deleted' }
+
+export async function conditionalDelete (redis: Redis | Cluster, key: string, preconditions: Preconditions)
+  : Promise<DeleteResult> {
+  const [ifMatch, ifNoneMatch] = encodePreconditions(preconditions)
+  const reply = await callRedis('conditionalDelete', redis.conditionalDelete(key, ifMatch, ifNoneMatch))
+  return DELETE_RESULTS[reply]!
+}
