@@ -1,7 +1,7 @@
 // buildApp: the one place where the service is put together. Tests build through it; server.ts listens.
 import type { TokenCredential } from '@azure/core-auth'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config/index.js'
 import { RouteNotFoundError } from './errors.js'
 import { clientErrorAnswerer } from './http/client-errors.js'
@@ -11,6 +11,7 @@ import { parseExactJson } from './http/exact-json.js'
 import { trackRouteMethods } from './http/method-not-allowed.js'
 import { problem, sendProblem } from './http/problem.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
+import { responseSerializerCompiler } from './http/response-serializer.js'
 import { RequestLogController } from './http/request-logging.js'
 import { securityHeaders } from './http/security-headers.js'
 import { loggerOptions } from './logger.js'
@@ -73,7 +74,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   }).withTypeProvider<ZodTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
-  app.setSerializerCompiler(serializerCompiler)
+  app.setSerializerCompiler(responseSerializerCompiler)
   app.setErrorHandler(problemErrorHandler)
   // JSON bodies are refused rather than changed when a number in them would not survive (exact-json.ts).
   app.removeContentTypeParser('application/json')
@@ -86,8 +87,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
   closeConnectionsOnDrain(app)
 
-  // With CORS on, its plugin answers OPTIONS (preflight) everywhere, so OPTIONS is not a 405.
   const { http, redis, security } = config
+  // With CORS on, its plugin answers OPTIONS (preflight) everywhere, so OPTIONS is not a 405.
   const addMethodNotAllowedRoutes = trackRouteMethods(app, { cors: http.corsOrigins !== undefined })
 
   await app.register(openApiPlugin, { docsEnabled: http.docsEnabled })

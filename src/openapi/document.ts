@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { OpenAPIV3_1 as OpenAPI } from 'openapi-types'
 import YAML from 'yaml'
-import { z } from 'zod'
 import { HealthSchema } from '../schemas/health.js'
+import { toJsonSchema } from '../schemas/json-schema.js'
 import { ProblemSchema } from '../schemas/problem.js'
 import { SessionSchema } from '../schemas/sessions.js'
 import { HEADERS, toOpenApiResponses, type OperationSpec } from './responses.js'
@@ -33,16 +33,6 @@ export const TAGS = [
   { name: 'sessions', description: 'Login sessions with idle and absolute expiry' },
   { name: 'health', description: 'Liveness and readiness probes' }
 ]
-
-/** The JSON Schema of a zod schema, as the document's components hold it. */
-function componentSchema (schema: z.ZodType): OpenAPI.SchemaObject {
-  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' }) as Record<string, unknown>
-  delete json.$schema
-  // A schema named with `.meta({ id })` comes out as a $ref to its own definition; the component is that definition.
-  const { $ref, $defs } = json as { $ref?: string, $defs?: Record<string, unknown> }
-  const own = $ref?.startsWith('#/$defs/') === true ? $defs?.[$ref.slice('#/$defs/'.length)] : undefined
-  return (own ?? json) as OpenAPI.SchemaObject
-}
 
 /** Completes what @fastify/swagger generated with each operation's responses and the shared components. */
 export function completeDocument (generated: OpenAPI.Document, operations: ReadonlyMap<string, ScopedOperationSpec>)
@@ -71,9 +61,9 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
     ...document.components,
     // Response schemas named with `.meta({ id })` are referenced by that name (@fastify/swagger writes the $ref).
     schemas: {
-      Problem: componentSchema(ProblemSchema),
-      Session: componentSchema(SessionSchema),
-      Health: componentSchema(HealthSchema)
+      Problem: toJsonSchema(ProblemSchema) as OpenAPI.SchemaObject,
+      Session: toJsonSchema(SessionSchema) as OpenAPI.SchemaObject,
+      Health: toJsonSchema(HealthSchema) as OpenAPI.SchemaObject
     },
     headers: usedHeaders(document),
     securitySchemes: {

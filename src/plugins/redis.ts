@@ -43,7 +43,7 @@ declare module 'fastify' {
     redis: RedisClient
     /** Resolves when Redis answers with valid credentials; rejects with StoreUnavailableError otherwise. */
     redisHealth: () => Promise<void>
-    /** Counts and timestamps of token refreshes and re-authentications, for logs and metrics. */
+    /** Counts of token refreshes and re-authentications, and the token's expiry, for metrics and tests. */
     redisAuthStatus: () => RedisAuthStatus
   }
 }
