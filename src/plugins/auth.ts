@@ -3,7 +3,7 @@
 // without the scope. Routes without a scope (health, the API document) stay open.
 //
 // The order of the checks is what makes every refusal count: authentication runs first (onRequest), and failures
-// are limited per client address; then the caller's own rate limit (protection.ts, a route-level onRequest hook);
+// are limited per client address; then the caller's own rate limit (rate-limit.ts, a route-level onRequest hook);
 // then the scope (preParsing), and body parsing and validation after it, so 403, 413, 415 and 400 are counted
 // against the caller like any other request.
 import type { FastifyReply, FastifyRequest } from 'fastify'
