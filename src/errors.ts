@@ -116,6 +116,13 @@ export const ERROR_KINDS = {
     title: 'The service is overloaded',
     description: 'The service is overloaded; retry after Retry-After',
     headers: ['Retry-After']
+  },
+  CS_STORE_FULL: {
+    status: 507,
+    type: 'store-full',
+    title: 'The store is full',
+    description: 'The store has reached its memory limit and takes no new data; nothing was written. ' +
+      'Reads and deletes still work'
   }
 } as const satisfies Record<string, ErrorKind>
 

@@ -22,13 +22,15 @@ export function problemErrorHandler (error: FastifyError, request: FastifyReques
 
   const kind = errorKindOf(error.code)
   const status = kind?.status ?? (error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500)
+  // The store or the service is busy: the caller should come back shortly, and be told when.
+  if (status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+  if (kind?.code === 'CS_STORE_UNAVAILABLE' || kind?.code === 'CS_STORE_FULL') {
+    // The store's own words are written for the caller; the cause, for the operator.
+    const what = kind.code === 'CS_STORE_FULL' ? 'store full' : 'store unavailable'
+    request.log.warn({ cause: describeCause(error.cause) }, what)
+    return sendProblem(reply, problem(kind.code, status, error.message))
+  }
   if (status === 503) {
-    // The store or the service is busy: the caller should come back shortly, and be told when.
-    if (!reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
-    if (kind?.code === 'CS_STORE_UNAVAILABLE') {
-      request.log.warn({ cause: describeCause(error.cause) }, 'store unavailable')
-      return sendProblem(reply, problem(kind.code, status, error.message))
-    }
     request.log.warn({ code: error.code }, 'service unavailable')
     return sendProblem(reply, problem(error.code, status, 'The service is overloaded; retry shortly'))
   }

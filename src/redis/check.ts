@@ -1,5 +1,6 @@
 // The operator check behind `npm run check:redis`, after Azure's quickstart: with the service's own settings,
-// connect, PING, SET and GET a probe key, and count the server's clients. Secrets are never printed.
+// connect, PING, SET and GET a probe key, count the server's clients, and warn of an eviction policy that would
+// drop sessions before they expire. Secrets are never printed.
 import { randomBytes } from 'node:crypto'
 import type { TokenCredential } from '@azure/core-auth'
 import { pino } from 'pino'
@@ -49,9 +50,16 @@ export async function checkRedis (config: Config, { credential, print }: CheckOp
     print(`SET and GET ${key}: ok`)
 
     for (const connection of connectionsOf(client)) {
+      const node = `${connection.options.host}:${connection.options.port}`
       const list = await connection.client('LIST') as string
-      const count = list.split('\n').filter(Boolean).length
-      print(`CLIENT LIST on ${connection.options.host}:${connection.options.port}: ${count} clients`)
+      print(`CLIENT LIST on ${node}: ${list.split('\n').filter(Boolean).length} clients`)
+      // INFO rather than CONFIG GET, which Azure Cache for Redis does not allow.
+      const policy = /^maxmemory_policy:(\S+)/m.exec(await connection.info('memory'))?.[1] ?? 'unknown'
+      print(policy === 'noeviction'
+        ? `maxmemory-policy on ${node}: noeviction: ok`
+        : `WARNING: maxmemory-policy on ${node} is ${policy}: Redis may evict sessions before they expire ` +
+          '(every key the service writes has a TTL, so volatile-* policies evict them too). Set noeviction ' +
+          'if the service holds sessions; a cache-only deployment may prefer an evicting policy to 507s.')
     }
     print('all checks passed')
     return true

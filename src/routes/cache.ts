@@ -93,7 +93,8 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
           201: { description: 'Created', headers: ['ETag'] },
           204: { description: 'Replaced', headers: ['ETag'] }
         },
-        errors: ['CS_VALIDATION', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE', 'CS_STORE_UNAVAILABLE']
+        errors: ['CS_VALIDATION', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE', 'CS_STORE_UNAVAILABLE',
+          'CS_STORE_FULL']
       }
     }
   }, async (request, reply) => {

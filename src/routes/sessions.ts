@@ -62,7 +62,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       scope: 'sessions:write',
       openapi: {
         responses: { 201: { description: 'Created', headers: [...SESSION_HEADERS, 'Location'] } },
-        errors: ['CS_VALIDATION', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE']
+        errors: ['CS_VALIDATION', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE',
+          'CS_STORE_FULL']
       }
     }
   }, async (request, reply) => {
@@ -99,7 +100,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           201: { description: 'Created', headers: SESSION_HEADERS }
         },
         errors: ['CS_VALIDATION', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE',
-          'CS_STORE_UNAVAILABLE']
+          'CS_STORE_UNAVAILABLE', 'CS_STORE_FULL']
       }
     }
   }, async (request, reply) => {
@@ -151,7 +152,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       openapi: {
         responses: { 200: { description: 'Patched', headers: SESSION_HEADERS } },
         errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE',
-          'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE'],
+          'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE', 'CS_STORE_FULL'],
         problemHeaders: { CS_UNSUPPORTED_MEDIA_TYPE: ['Accept-Patch'] }
       }
     }

@@ -1,9 +1,12 @@
-// Runs one command of a Redis adapter: a failure to get an answer becomes the store's own StoreUnavailableError,
-// and every command, failed or not, is published for the metrics.
+// Runs one command of a Redis adapter: a failure becomes one of the store's own errors, and every command, failed or
+// not, is published for the metrics.
 import { redisCommandChannel, type RedisCommandEvent } from '../redis/command-events.js'
-import { StoreUnavailableError } from './types.js'
+import { StoreFullError, StoreUnavailableError } from './types.js'
 
-/** Any failure to get an answer from Redis (down, timed out, refusing writes) rejects with StoreUnavailableError. */
+/**
+ * Redis out of memory rejects with StoreFullError; any other failure to get an answer (down, timed out, a demoted
+ * primary refusing writes with READONLY) with StoreUnavailableError.
+ */
 export async function callRedis<T> (command: string, reply: Promise<T>): Promise<T> {
   const started = performance.now()
   let failed = false
@@ -11,6 +14,10 @@ export async function callRedis<T> (command: string, reply: Promise<T>): Promise
     return await reply
   } catch (err) {
     failed = true
+    // Redis prefixes the error with its code: "OOM command not allowed when used memory > 'maxmemory'".
+    if (err instanceof Error && err.name === 'ReplyError' && err.message.startsWith('OOM ')) {
+      throw new StoreFullError('The store has no room for new data; nothing was written', { cause: err })
+    }
     throw new StoreUnavailableError('Redis did not answer in time; retry shortly', { cause: err })
   } finally {
     if (redisCommandChannel.hasSubscribers) {

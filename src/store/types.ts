@@ -1,5 +1,5 @@
 // What every store shares, whatever it stores: the outcome of a conditional delete, the health check that readiness
-// uses, and the one failure a store reports (its backend did not answer).
+// uses, and the two failures a store reports: its backend did not answer, or it has no room for new data.
 
 export type DeleteResult = 'deleted' | 'not-found' | 'precondition-failed'
 
@@ -16,4 +16,13 @@ export interface StoreHealth {
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError'
   readonly code = 'CS_STORE_UNAVAILABLE'
+}
+
+/**
+ * The backend has reached its memory limit and refuses to take more (Redis's OOM under `maxmemory-policy
+ * noeviction`): nothing was written. Reads, deletes and sliding a session's expiry still work.
+ */
+export class StoreFullError extends Error {
+  override readonly name = 'StoreFullError'
+  readonly code = 'CS_STORE_FULL'
 }

@@ -26,7 +26,21 @@ t.test('with an access key: connects, PINGs, SETs and GETs, counts clients, exit
   t.match(output, /PING: PONG/)
   t.match(output, /SET and GET cache-service:check:[0-9a-f]+: ok/)
   t.match(output, /CLIENT LIST on 127\.0\.0\.1:\d+: \d+ clients/)
+  t.match(output, /maxmemory-policy on 127\.0\.0\.1:\d+: noeviction: ok/)
   t.notMatch(output, /access-key-1/, 'the key is never printed')
+})
+
+t.test('an eviction policy that could drop sessions is warned of, and the check still passes', async (t) => {
+  for (const policy of ['allkeys-lru', 'volatile-lru']) {
+    const server = await startRedis(t, { args: ['--maxmemory', '64mb', '--maxmemory-policy', policy] })
+    const lines: string[] = []
+    const passed = await checkRedis(loadConfig({ AUTH_MODE: 'none', REDIS_URL: server.url }), {
+      print: (line) => { lines.push(line) }
+    })
+    t.ok(passed, `${policy}: the connection itself is fine`)
+    t.match(lines.join('\n'), new RegExp(`^WARNING: maxmemory-policy on 127\\.0\\.0\\.1:\\d+ is ${policy}: ` +
+      'Redis may evict sessions before they expire', 'm'))
+  }
 })
 
 t.test('any failure exits non-zero with the reason', async (t) => {

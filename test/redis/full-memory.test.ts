@@ -1,0 +1,66 @@
+// Redis at its memory limit with maxmemory-policy noeviction, as the README asks for sessions: writes are refused
+// with a problem of their own (507 store-full), nothing half-written remains, and everything else goes on working.
+import t from 'tap'
+import { buildTestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis-server.js'
+
+const VALUE = Buffer.alloc(64 * 1024, 'v')
+const JSON_TYPE = { 'content-type': 'application/json' }
+
+t.test('a full Redis: writes get 507 store-full and store nothing; reads, deletes and readiness go on', async (t) => {
+  const redis = await startRedis(t, { args: ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction'] })
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url } })
+  const session = await app.inject({
+    method: 'POST', url: '/sessions', headers: JSON_TYPE, payload: { data: { user: 'ada' } }
+  })
+  t.equal(session.statusCode, 201)
+  const { id } = session.json() as { id: string }
+
+  // Fill it: 64 KiB at a time until Redis says no; 200 values would be thrice the limit.
+  let stored = 0
+  let refused: Awaited<ReturnType<typeof app.inject>> | undefined
+  while (refused === undefined && stored < 200) {
+    const put = await app.inject({ method: 'PUT', url: `/cache/fill-${stored}`, payload: VALUE })
+    if (put.statusCode === 201) stored++
+    else refused = put
+  }
+  t.ok(stored > 10, `${stored} values stored before the limit`)
+  t.equal(refused?.statusCode, 507)
+  t.match(refused?.headers['content-type'], /^application\/problem\+json/)
+  t.same(refused?.json(), {
+    type: 'urn:cache-service:problem:store-full',
+    title: 'The store is full',
+    status: 507,
+    detail: 'The store has no room for new data; nothing was written'
+  })
+  t.notMatch(refused?.body, /OOM|maxmemory/, 'Redis\'s own words stay in the log')
+  t.equal(await redis.admin().exists(`cache-service:cache:fill-${stored}`), 0, 'the refused value left nothing')
+
+  const sessionWrites = [
+    await app.inject({ method: 'POST', url: '/sessions', headers: JSON_TYPE, payload: { data: { a: 1 } } }),
+    await app.inject({
+      method: 'PUT', url: `/sessions/${id}`, headers: JSON_TYPE, payload: { data: { big: 'x'.repeat(60_000) } }
+    }),
+    await app.inject({
+      method: 'PATCH',
+      url: `/sessions/${id}`,
+      headers: { 'content-type': 'application/merge-patch+json' },
+      payload: { big: 'y'.repeat(60_000) }
+    })
+  ]
+  t.same(sessionWrites.map((write) => write.statusCode), [507, 507, 507], 'session writes are refused alike')
+
+  const read = await app.inject({ method: 'GET', url: '/cache/fill-0' })
+  t.equal(read.statusCode, 200, 'a read still works')
+  t.ok(read.rawPayload.equals(VALUE), 'and gives back the bytes that were acknowledged')
+  const sliding = await app.inject({ method: 'GET', url: `/sessions/${id}` })
+  t.equal(sliding.statusCode, 200, 'a session read still slides its expiry (PEXPIREAT takes no memory)')
+  t.same(sliding.json().data, { user: 'ada' }, 'the session is as it was before the refused writes')
+  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'the store still answers')
+
+  // Deletes make room, and writes work again without a restart.
+  for (let i = 0; i < stored; i++) {
+    t.equal((await app.inject({ method: 'DELETE', url: `/cache/fill-${i}` })).statusCode, 204)
+  }
+  t.equal((await app.inject({ method: 'PUT', url: '/cache/after', payload: VALUE })).statusCode, 201)
+})
