@@ -23,6 +23,9 @@ export function createRedisClient (redis: RedisConfig, credentials: RedisCredent
     // Commands issued in the same tick by concurrent requests go out in one write: fewer syscalls under load.
     enableAutoPipelining: true,
     connectionName: 'cache-service',
+    // After a failover the old primary, demoted to a replica, answers writes with READONLY. The request gets its 503,
+    // and the connection is made again, to wherever the address now leads: the new primary.
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
     tls: redis.tls === undefined ? undefined : { ca: redis.tls.ca, servername: redis.tls.servername }
   }
   const client = redis.cluster

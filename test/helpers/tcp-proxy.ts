@@ -1,0 +1,55 @@
+// A TCP forwarder standing in for the address a managed Redis keeps while its primary changes: Azure's failover
+// promotes the replica and then points the same host name at it. `retarget` moves the address; existing
+// connections are dropped with it, or left on the old server (a connection that outlives the move).
+import { createConnection, createServer, type Socket } from 'node:net'
+import { once } from 'node:events'
+
+export interface TcpProxy {
+  port: number
+  url: string
+  retarget (port: number, options?: { dropConnections?: boolean }): void
+}
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export async function startTcpProxy (t: Teardown, targetPort: number): Promise<TcpProxy> {
+  let target = targetPort
+  const pairs = new Set<[Socket, Socket]>()
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: '127.0.0.1', port: target })
+    const pair: [Socket, Socket] = [client, upstream]
+    pairs.add(pair)
+    const close = () => {
+      pairs.delete(pair)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', close).on('close', close)
+    upstream.on('error', close).on('close', close)
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  t.teardown(async () => {
+    for (const [client, upstream] of pairs) {
+      client.destroy()
+      upstream.destroy()
+    }
+    await new Promise((resolve) => server.close(resolve))
+  })
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    retarget (port, { dropConnections = true } = {}) {
+      target = port
+      if (!dropConnections) return
+      for (const [client, upstream] of pairs) {
+        client.destroy()
+        upstream.destroy()
+      }
+    }
+  }
+}
