@@ -51,6 +51,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     logController: new RequestLogController({ slowMs: config.logSlowRequestMs }),
     genReqId: requestIdOf,
     trustProxy: trustProxyOption(config.http.trustProxy),
+    // A client that sends its request slowly (slow loris) is cut off with a 408 (client-errors.ts). Node looks for
+    // such requests every 30 s by default, which would let one hold its connection that long past the timeout.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(60_000, config.http.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, config.http.requestTimeoutMs)
+    },
     // Routes that take a body set their own limit; everything else takes next to nothing.
     bodyLimit: 16 * 1024,
     // HEAD is served where it is documented (GET /cache/:key), not everywhere GET is.

@@ -21,7 +21,9 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     cache: { defaultTtlSeconds: 3600, maxTtlSeconds: 2_592_000, maxValueBytes: 1_048_576 },
     sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
     shutdownGraceMs: 10_000,
-    http: { trustProxy: false, corsOrigins: undefined, maxEventLoopDelayMs: 1000, docsEnabled: true },
+    http: {
+      trustProxy: false, corsOrigins: undefined, maxEventLoopDelayMs: 1000, requestTimeoutMs: 30_000, docsEnabled: true
+    },
     metrics: { enabled: true, port: 9090 },
     security: {
       auth: { mode: 'none' },

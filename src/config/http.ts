@@ -1,5 +1,5 @@
 // The HTTP server's settings that are not about one resource: which proxies to believe, which browser origins may
-// call (CORS), when to shed load, and whether to serve the API page.
+// call (CORS), when to shed load, how long a request may take to arrive, and whether to serve the API page.
 import type { z } from 'zod'
 import { boolean, commaList, integer, optionalText } from './env.js'
 
@@ -7,6 +7,7 @@ export const HttpEnvShape = {
   TRUST_PROXY: optionalText(),
   CORS_ORIGINS: optionalText(),
   MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000, 1000),
+  REQUEST_TIMEOUT_MS: integer(1, 3_600_000, 30_000),
   DOCS_ENABLED: boolean(true)
 }
 
@@ -19,6 +20,8 @@ export interface HttpConfig {
   corsOrigins: string[] | undefined
   /** Past this event loop delay, requests get 503 (load shedding); 0 turns it off. */
   maxEventLoopDelayMs: number
+  /** A request (headers and body) must have arrived within this long, or it gets 408 and its connection closes. */
+  requestTimeoutMs: number
   /** Serve the interactive API page at /docs (the document itself is always served). */
   docsEnabled: boolean
 }
@@ -28,6 +31,7 @@ export function httpConfigFrom (env: HttpEnv): HttpConfig {
     trustProxy: trustProxyFrom(env.TRUST_PROXY),
     corsOrigins: env.CORS_ORIGINS === undefined ? undefined : commaList(env.CORS_ORIGINS),
     maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     docsEnabled: env.DOCS_ENABLED
   }
 }
