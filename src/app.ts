@@ -8,6 +8,7 @@ import { clientErrorAnswerer } from './http/client-errors.js'
 import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
 import { problemErrorHandler } from './http/error-handler.js'
 import { parseExactJson } from './http/exact-json.js'
+import { ignoreDeleteBody } from './http/ignore-delete-body.js'
 import { trackRouteMethods } from './http/method-not-allowed.js'
 import { problem, sendProblem } from './http/problem.js'
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js'
@@ -92,6 +93,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     reply.header(REQUEST_ID_HEADER, request.id)
     done()
   })
+  app.addHook('preParsing', ignoreDeleteBody)
   closeConnectionsOnDrain(app)
 
   const { http, redis, security } = config

@@ -79,3 +79,26 @@ t.test('liveness answers without touching the store', async (t) => {
   t.equal(res.statusCode, 200)
   t.same(res.json(), { status: 'ok' })
 })
+
+t.test('a DELETE is answered for what it asks, whatever body or Content-Type a client sends with it', async (t) => {
+  const app = await buildTestApp(t)
+  for (const headers of [
+    { 'content-type': 'application/json', 'content-length': '0' },
+    { 'content-type': 'text/plain', 'content-length': '0' },
+    { 'content-type': '' },
+    { 'content-type': 'application/json' }
+  ]) {
+    const created = await app.inject({
+      method: 'POST', url: '/sessions', headers: { 'content-type': 'application/json' }, payload: { data: {} }
+    })
+    const { id } = created.json() as { id: string }
+    await app.inject({ method: 'PUT', url: '/cache/k', payload: 'v' })
+    const what = JSON.stringify(headers)
+    t.equal((await app.inject({ method: 'DELETE', url: `/sessions/${id}`, headers })).statusCode, 204, what)
+    t.equal((await app.inject({ method: 'DELETE', url: '/cache/k', headers })).statusCode, 204, what)
+  }
+  const withBody = await app.inject({
+    method: 'DELETE', url: '/cache/k', headers: { 'content-type': 'application/json' }, payload: '{"not":"read"}'
+  })
+  t.equal(withBody.statusCode, 404, 'a body is not read: the entry is simply gone already')
+})

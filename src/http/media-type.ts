@@ -7,7 +7,7 @@ function mediaTypeOf (request: FastifyRequest): string | undefined {
   return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
 }
 
-/** A preValidation hook that accepts only `expected`; PATCH refusals also name it in Accept-Patch (RFC 5789). */
+/** A hook (preParsing) that accepts only `expected`; PATCH refusals also name it in Accept-Patch (RFC 5789). */
 export function requireMediaType (expected: string) {
   return async function checkMediaType (request: FastifyRequest, reply: FastifyReply) {
     if (mediaTypeOf(request) === expected) return

@@ -93,8 +93,9 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
           201: { description: 'Created', headers: ['ETag'] },
           204: { description: 'Replaced', headers: ['ETag'] }
         },
-        errors: ['CS_VALIDATION', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE', 'CS_STORE_UNAVAILABLE',
-          'CS_STORE_FULL']
+        // 415 only for a Content-Type that is not a media type at all: any valid one is stored as it is.
+        errors: ['CS_VALIDATION', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE',
+          'CS_STORE_UNAVAILABLE', 'CS_STORE_FULL']
       }
     }
   }, async (request, reply) => {

@@ -50,7 +50,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
 
   app.post('', {
     bodyLimit,
-    preValidation: requireMediaType(JSON_TYPE),
+    // Before the body is parsed: a body of another type is refused, not read (and a PATCH's 415 names Accept-Patch).
+    preParsing: requireMediaType(JSON_TYPE),
     schema: {
       summary: 'Create a session with a service-chosen id',
       tags: ['sessions'],
@@ -82,7 +83,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
 
   app.put('/:id', {
     bodyLimit,
-    preValidation: requireMediaType(JSON_TYPE),
+    // Before the body is parsed: a body of another type is refused, not read (and a PATCH's 415 names Accept-Patch).
+    preParsing: requireMediaType(JSON_TYPE),
     schema: {
       summary: 'Create a session with a client-chosen id, or replace its data',
       tags: ['sessions'],
@@ -136,7 +138,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
 
   app.patch('/:id', {
     bodyLimit,
-    preValidation: requireMediaType(MERGE_PATCH_TYPE),
+    // Before the body is parsed: a body of another type is refused, not read (and a PATCH's 415 names Accept-Patch).
+    preParsing: requireMediaType(MERGE_PATCH_TYPE),
     schema: {
       summary: 'Merge a JSON merge patch into the session data, atomically',
       tags: ['sessions'],

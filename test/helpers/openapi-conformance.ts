@@ -37,7 +37,8 @@ export interface ObservedResponse {
 
 /** Every way the response departs from the document; empty when it conforms. */
 export function violationsOf ({ method, url, statusCode, headers, body }: ObservedResponse): string[] {
-  const path = url.split('?')[0]!
+  // The path as the server receives it: dot segments resolved (`/cache/..` is `/`), as inject and clients do.
+  const path = new URL(url, 'http://localhost').pathname
   const route = routes.find(({ pattern }) => pattern.test(path))
   const operation = route?.item[method.toLowerCase()]
   const where = `${method} ${route?.template ?? path} → ${statusCode}`
