@@ -30,8 +30,11 @@ const refusedMarkers = new Set<string>()
 let requests = 0
 
 const printable = fc.string({ unit: 'grapheme-ascii', maxLength: 80 })
-const anyText = fc.oneof(printable, fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replace(/[\r\n\0]/g, '')))
-const percentEncoded = (bytes: Uint8Array) => [...bytes].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')
+/** Header values may hold any byte but CR, LF and NUL, which no HTTP message can carry in one. */
+const anyText = fc.oneof(printable,
+  fc.string({ unit: 'binary', maxLength: 40 }).map((text) => text.replace(/[\r\n\0]/g, '')))
+const percentEncoded = (bytes: Uint8Array) =>
+  [...bytes].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')
 
 const key = fc.oneof(
   fc.uint8Array({ maxLength: 700 }).map(percentEncoded),
@@ -39,15 +42,20 @@ const key = fc.oneof(
   printable.map((text) => text.replace(/[/?#]/g, '')),
   fc.constantFrom('..', '.', '%2e%2e', 'a%2Fb', 'a%00b', '%00', '%', '%zz', '%c3%28', '%ed%a0%80', 'x'.repeat(513))
 )
-const entityTags = fc.oneof(anyText, fc.constantFrom('*', '"a"', 'W/"a"', '"a", "b"', ',,"a",,', '"', 'W/', '"a" "b"',
-  '*, "a"', '"\u00ff"', `"${'e'.repeat(5000)}"`))
-const ttl = fc.oneof(anyText, fc.constantFrom('-1', '0', 'NaN', '1e9', '1.5', '99999999999', '2592001', '', ' 1', '0x10'))
+const entityTags = fc.oneof(anyText, fc.constantFrom('*', '"a"', 'W/"a"', '"a", "b"', ',,"a",,', '"', 'W/',
+  '"a" "b"', '*, "a"', '"\u00ff"', `"${'e'.repeat(5000)}"`))
+const ttl = fc.oneof(anyText,
+  fc.constantFrom('-1', '0', 'NaN', '1e9', '1.5', '99999999999', '2592001', '', ' 1', '0x10'))
 const mediaType = fc.oneof(anyText, fc.constantFrom('application/json', 'application/merge-patch+json', 'text/plain',
   'application/json; charset=utf-16', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''))
 const hugeHeader = fc.integer({ min: 1000, max: 20_000 }).map((length) => 'h'.repeat(length))
 
 const optionalHeaders = fc.record({
-  'if-match': entityTags, 'if-none-match': entityTags, 'content-type': mediaType, 'x-request-id': anyText, 'x-huge': hugeHeader
+  'if-match': entityTags,
+  'if-none-match': entityTags,
+  'content-type': mediaType,
+  'x-request-id': anyText,
+  'x-huge': hugeHeader
 }, { requiredKeys: [] })
 
 /** The text of a JSON body that is wrong in one of many ways, around a marker. */
@@ -56,7 +64,8 @@ const jsonBody = (marker: string) => fc.oneof(
   fc.json({ maxDepth: 4 }).map((json) => `{"marker":"${marker}","x":${json}}`),
   fc.constantFrom('1e999', '-1e999', '12345678901234567890', '1e-400', '0.10000000000000000000001', 'NaN', '-0')
     .map((n) => `{"data":{"marker":"${marker}","n":${n}}}`),
-  fc.integer({ min: 60, max: 5000 }).map((depth) => `{"data":{"marker":"${marker}","d":${'['.repeat(depth)}${']'.repeat(depth)}}}`),
+  fc.integer({ min: 60, max: 5000 })
+    .map((depth) => `{"data":{"marker":"${marker}","d":${'['.repeat(depth)}${']'.repeat(depth)}}}`),
   fc.integer({ min: 60_000, max: 300_000 }).map((size) => `{"data":{"marker":"${marker}","s":"${'s'.repeat(size)}"}}`),
   fc.string({ maxLength: 200 }).map((text) => `{"data":{"marker":"${marker}"${text}`),
   fc.constantFrom('{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}', '', 'null', '[]', '"x"', '{"data":[]}',
@@ -81,12 +90,14 @@ const cacheRequest = fc.record({
 
 const pathTrick = fc.record({
   method: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'),
-  path: fc.constantFrom('/cache/..', '/cache/../sessions', '/cache/%2e%2e/x', '/cache/a/b', '//cache/x', '/cache//x',
-    '/cache/', '/cache', '/CACHE/x', '/%63ache/x', '/cache/x/', '/sessions/..%2F', '//sessions/aaaaaaaaaaaaaaaaaaaaaaaaa',
-    '/sessions%2Faaaaaaaaaaaaaaaaaaaaaaaa', '/sessions/', '/sessions/%00', '/cache/%', '/cache/%zz', '/cache/x?ttl=1&ttl=2',
-    '/readyz/..', '/openapi.json/x', '/docs/../cache/x', '/cache/x;y', '/cache/x%20', '/\u00e9'),
+  path: fc.constantFrom('/cache/..', '/cache/../sessions', '/cache/%2e%2e/x', '/cache/a/b', '//cache/x',
+    '/cache//x', '/cache/', '/cache', '/CACHE/x', '/%63ache/x', '/cache/x/', '/sessions/..%2F',
+    '//sessions/aaaaaaaaaaaaaaaaaaaaaaaaa', '/sessions%2Faaaaaaaaaaaaaaaaaaaaaaaa', '/sessions/', '/sessions/%00',
+    '/cache/%', '/cache/%zz', '/cache/x?ttl=1&ttl=2', '/readyz/..', '/openapi.json/x', '/docs/../cache/x',
+    '/cache/x;y', '/cache/x%20', '/\u00e9'),
   headers: optionalHeaders
-}).map(({ method, path, headers }): HostileRequest => ({ method: method as HostileRequest['method'], url: path, headers }))
+}).map(({ method, path, headers }): HostileRequest =>
+  ({ method: method as HostileRequest['method'], url: path, headers }))
 
 const sessionId = fc.oneof(fc.constantFrom('aaaaaaaaaaaaaaaaaaaaaa', 'A'.repeat(128), 'short', 'x'.repeat(129)),
   fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 140 }).map(encodeURIComponent))
@@ -101,7 +112,9 @@ const sessionRequest = fc.record({
   const marker = `marker-${markers++}`
   return jsonBody(marker).map((payload): HostileRequest => ({
     method: method as HostileRequest['method'],
-    url: method === 'POST' ? '/sessions' : `/sessions/${id}${touch === null ? '' : `?touch=${encodeURIComponent(touch)}`}`,
+    url: method === 'POST'
+      ? '/sessions'
+      : `/sessions/${id}${touch === null ? '' : `?touch=${encodeURIComponent(touch)}`}`,
     headers: { ...headers, 'content-type': contentType },
     ...(['POST', 'PUT', 'PATCH'].includes(method) && { payload })
   }))

@@ -71,7 +71,8 @@ t.test('the cache operations document the raw body, ?ttl, the conditional header
   t.ok(parameters['header:if-match'])
   t.ok(parameters['header:if-none-match'])
   t.ok(parameters['path:key'].required)
-  t.same(Object.keys(put.responses), ['201', '204', '400', '401', '403', '412', '413', '415', '429', '500', '503', '507'])
+  t.same(Object.keys(put.responses),
+    ['201', '204', '400', '401', '403', '412', '413', '415', '429', '500', '503', '507'])
   t.same(put.security, [{ bearerAuth: ['cache:write'] }], 'the scope it needs')
   t.same(document.paths['/healthz'].get.security, [], 'health stays open')
   t.equal(document.components.securitySchemes.bearerAuth.scheme, 'bearer')
