@@ -50,13 +50,14 @@ export async function startRedis () {
  */
 export async function startService (env) {
   const port = await freePort()
+  const metricsPort = await freePort()
   const child = spawn(process.execPath, [SERVER], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: String(port),
-      METRICS_PORT: String(await freePort()),
+      METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'info',
       ...env
     },
@@ -64,7 +65,12 @@ export async function startService (env) {
   })
   const base = `http://127.0.0.1:${port}`
   await until(() => answers(`${base}/readyz`), 'the service')
-  return { base, pid: child.pid, stop: () => stop(child) }
+  return { base, metrics: `http://127.0.0.1:${metricsPort}/metrics`, pid: child.pid, stop: () => stop(child) }
+}
+
+/** A process's resident memory now, in MiB. */
+export function rssMiB (pid) {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 }
 
 export async function startCeiling () {
