@@ -81,8 +81,8 @@ try {
   console.log(`${SECONDS} s at ${load.requestsPerSecond.toFixed(0)} req/s (${CONNECTIONS} connections): ` +
     `${Math.round(load.requestsPerSecond * SECONDS)} requests, ${load.unexpected} failed; p99 ${load.p99Ms} ms`)
   const medianLoopP99 = loopP99[Math.floor(loopP99.length / 2)]?.toFixed(1)
-  console.log(`RSS after warm-up: peak ${early.toFixed(0)} MiB in the first third, ${late.toFixed(0)} MiB in the last ` +
-    `(bound: +${RSS_GROWTH_MIB} MiB); event-loop p99 median ${medianLoopP99} ms`)
+  console.log(`RSS after warm-up: peak ${early.toFixed(0)} MiB in the first third, ${late.toFixed(0)} MiB ` +
+    `in the last (bound: +${RSS_GROWTH_MIB} MiB); event-loop p99 median ${medianLoopP99} ms`)
   console.log(`Redis connections of the service: ${[...connections].join(', ')}`)
 
   const failures = [
