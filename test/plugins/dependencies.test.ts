@@ -2,6 +2,7 @@
 // naming what is missing, instead of failing later at a request.
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
+import { loadConfig } from '../../src/config/index.js'
 import authPlugin from '../../src/plugins/auth.js'
 import metricsPlugin from '../../src/plugins/metrics.js'
 import rateLimitPlugin from '../../src/plugins/rate-limit.js'
@@ -15,16 +16,7 @@ const auth = { auth: { mode: 'none' as const }, failureLimit: { max: 0, windowMs
 
 t.test('the Redis plugin needs the metrics plugin before it', async (t) => {
   const app = Fastify()
-  app.register(redisPlugin, {
-    redis: {
-      nodes: [{ host: '127.0.0.1', port: 1 }],
-      cluster: false,
-      db: 0,
-      tls: undefined,
-      auth: { mode: 'none' },
-      commandTimeoutMs: 100
-    }
-  })
+  app.register(redisPlugin, { redis: loadConfig({ AUTH_MODE: 'none', REDIS_URL: 'redis://127.0.0.1:1' }).redis! })
   await t.rejects(ready(app), /dependency 'metrics' of plugin 'redis' is not registered/)
 })
 

@@ -43,16 +43,26 @@ async function writeUntilStored (app: FastifyInstance, key: string) {
   return { ms: Infinity, statuses }
 }
 
-t.test('the address moves to the promoted replica: the service follows without a restart', async (t) => {
+/**
+ * A primary and its replica behind one address, the service on that address with a write acknowledged and
+ * replicated, then the failover: the replica promoted and the old primary demoted. Where the address leads next is
+ * each test's business.
+ */
+async function failedOver (t: Test) {
   const { primary, replica } = await primaryAndReplica(t)
   const address = await startTcpProxy(t, primary.port)
   const app = await buildTestApp(t, { env: { REDIS_URL: address.url, REDIS_COMMAND_TIMEOUT_MS: '500' } })
   t.equal((await put(app, 'before')).statusCode, 201)
+  const primaryAdmin = primary.admin()
   const replicaAdmin = replica.admin()
   await until(async () => await replicaAdmin.exists(`${PREFIX}before`) === 1, 'the write to reach the replica')
+  await failOver(primaryAdmin, replicaAdmin, replica.port)
+  return { app, address, primaryAdmin, replicaAdmin, newPrimaryPort: replica.port }
+}
 
-  await failOver(primary.admin(), replicaAdmin, replica.port)
-  address.retarget(replica.port)
+t.test('the address moves to the promoted replica: the service follows without a restart', async (t) => {
+  const { app, address, replicaAdmin, newPrimaryPort } = await failedOver(t)
+  address.retarget(newPrimaryPort)
 
   const after = await writeUntilStored(app, 'after')
   t.ok(after.ms < 2000, `writes are stored again ${after.ms} ms after the failover`)
@@ -64,16 +74,9 @@ t.test('the address moves to the promoted replica: the service follows without a
 
 t.test('a connection left on the demoted primary: its write gets 503, is not stored, and the client moves on',
   async (t) => {
-    const { primary, replica } = await primaryAndReplica(t)
-    const address = await startTcpProxy(t, primary.port)
-    const app = await buildTestApp(t, { env: { REDIS_URL: address.url, REDIS_COMMAND_TIMEOUT_MS: '500' } })
-    t.equal((await put(app, 'before')).statusCode, 201)
-    const replicaAdmin = replica.admin()
-    await until(async () => await replicaAdmin.exists(`${PREFIX}before`) === 1, 'the write to reach the replica')
-
-    await failOver(primary.admin(), replicaAdmin, replica.port)
+    const { app, address, primaryAdmin, replicaAdmin, newPrimaryPort } = await failedOver(t)
     // The address moves, but the service's open connection still leads to the old primary, now a replica.
-    address.retarget(replica.port, { dropConnections: false })
+    address.retarget(newPrimaryPort, { dropConnections: false })
 
     const refused = await put(app, 'during')
     t.equal(refused.statusCode, 503, 'the demoted primary refused the write (READONLY)')
@@ -81,7 +84,7 @@ t.test('a connection left on the demoted primary: its write gets 503, is not sto
     t.equal(refused.headers['retry-after'], '1')
     await sleep(200)
     t.equal(await replicaAdmin.exists(`${PREFIX}during`), 0, 'the refused write is nowhere')
-    t.equal(await primary.admin().exists(`${PREFIX}during`), 0)
+    t.equal(await primaryAdmin.exists(`${PREFIX}during`), 0)
 
     // READONLY made the client reconnect, and a new connection leads to the new primary.
     const retried = await writeUntilStored(app, 'during')
