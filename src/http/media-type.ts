@@ -7,7 +7,11 @@ function mediaTypeOf (request: FastifyRequest): string | undefined {
   return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
 }
 
-/** A hook (preParsing) that accepts only `expected`; PATCH refusals also name it in Accept-Patch (RFC 5789). */
+/**
+ * A preParsing hook that accepts only `expected`; PATCH refusals also name it in Accept-Patch (RFC 5789). Before
+ * parsing, so that a body of another type is refused unread, and so that this 415, not Fastify's own for a
+ * Content-Type that is no media type at all, is the one a PATCH gets.
+ */
 export function requireMediaType (expected: string) {
   return async function checkMediaType (request: FastifyRequest, reply: FastifyReply) {
     if (mediaTypeOf(request) === expected) return

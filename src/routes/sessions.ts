@@ -50,7 +50,6 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
 
   app.post('', {
     bodyLimit,
-    // Before the body is parsed: a body of another type is refused, not read (and a PATCH's 415 names Accept-Patch).
     preParsing: requireMediaType(JSON_TYPE),
     schema: {
       summary: 'Create a session with a service-chosen id',
@@ -83,7 +82,6 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
 
   app.put('/:id', {
     bodyLimit,
-    // Before the body is parsed: a body of another type is refused, not read (and a PATCH's 415 names Accept-Patch).
     preParsing: requireMediaType(JSON_TYPE),
     schema: {
       summary: 'Create a session with a client-chosen id, or replace its data',
@@ -138,7 +136,6 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
 
   app.patch('/:id', {
     bodyLimit,
-    // Before the body is parsed: a body of another type is refused, not read (and a PATCH's 415 names Accept-Patch).
     preParsing: requireMediaType(MERGE_PATCH_TYPE),
     schema: {
       summary: 'Merge a JSON merge patch into the session data, atomically',
