@@ -95,6 +95,7 @@ function checkPolicies (t: Test, manifests: Manifest[]) {
     `grace period ${pod.terminationGracePeriodSeconds} s > ${graceSeconds} s to shut down + ${preStop} s preStop`)
   t.not(config.AUTH_MODE, 'none', 'callers are authenticated')
   t.match(config.REDIS_URL, /^rediss:\/\//, 'TLS to Redis')
+  t.match(config.REQUEST_TIMEOUT_MS, /^[1-9]\d*$/, 'slow clients are cut off')
 
   const service = find(manifests, 'Service')!
   t.ok(service.spec.ports.some((port: { name: string }) => port.name === 'http'), 'the API port is named')
