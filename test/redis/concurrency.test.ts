@@ -5,9 +5,10 @@ import { buildTestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis-server.js'
 
 const redis = await startRedis(t)
-// A thousand requests injected at once hold the event loop longer than load shedding allows on a busy machine; what
-// is tested here is the store's atomicity, not the shedding, so it is off.
-const env = { REDIS_URL: redis.url, MAX_EVENT_LOOP_DELAY_MS: '0' }
+// A thousand requests injected at once can hold the event loop for over a second on a busy machine (a CI run with
+// coverage): load shedding would refuse them, and the command timeout would fire before the loop reads replies that
+// have long arrived. What is tested here is the store's atomicity, so neither may interfere.
+const env = { REDIS_URL: redis.url, MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '30000' }
 const replicas = [await buildTestApp(t, { env }), await buildTestApp(t, { env })]
 const other = (i: number) => replicas[(i + 1) % 2]!
 const replica = (i: number) => replicas[i % 2]!
@@ -32,7 +33,8 @@ t.test('1000 conditional updates of one key: one winner per ETag, and the final 
   })))
   const winners = racers.flatMap((res, i) => (res.statusCode === 204 ? [i] : []))
   t.equal(winners.length, 1, 'one winner')
-  t.equal(racers.filter((res) => res.statusCode === 412).length, 999, 'every other one got 412')
+  t.same(racers.filter((res) => res.statusCode !== 412 && res.statusCode !== 204).map((res) => res.statusCode), [],
+    'every other one got 412')
   t.equal((await replicas[1]!.inject({ method: 'GET', url: '/cache/contested' })).body, `racer ${winners[0]}`)
 
   // Optimistic read-modify-write loops on both replicas: each tag is won at most once, and the last win stays.
