@@ -42,7 +42,11 @@ export default fp<AuthPluginOptions>(async (app, { auth, failureLimit, jwks }) =
   if (auth.mode === 'none') {
     app.log.warn('AUTH_MODE=none: NO AUTHENTICATION. Every caller may read and write everything. ' +
       'This is for local development only; set AUTH_MODE to api-key or jwt anywhere else.')
-    app.addHook('onRequest', async (request) => { request.caller = ANONYMOUS })
+    // A callback hook: it runs on every request, and a promise each would be a waste.
+    app.addHook('onRequest', (request, _reply, done) => {
+      request.caller = ANONYMOUS
+      done()
+    })
     return
   }
 
@@ -88,9 +92,13 @@ export default fp<AuthPluginOptions>(async (app, { auth, failureLimit, jwks }) =
     throw unauthorized(reply, challenge, detail)
   })
 
-  app.addHook('preParsing', async (request, reply) => {
+  app.addHook('preParsing', (request, reply, payload, done) => {
     const scope = request.routeOptions.config.scope
-    if (scope !== undefined && !hasScope(authenticatedCaller(request), scope)) throw forbidden(reply, scope)
+    if (scope !== undefined && !hasScope(authenticatedCaller(request), scope)) {
+      done(forbidden(reply, scope))
+      return
+    }
+    done(null, payload)
   })
 }, { name: 'auth', dependencies: ['rate-limit', 'metrics'] })
 
