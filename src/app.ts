@@ -25,6 +25,7 @@ import redisPlugin from './plugins/redis.js'
 import { memoryStore, redisStore } from './plugins/store.js'
 import type { BackoffOptions } from './redis/token-schedule.js'
 import { cacheRoutes } from './routes/cache.js'
+import { cacheBulkRoutes } from './routes/cache-bulk.js'
 import { healthRoutes } from './routes/health.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { CACHE_KEY_MAX_BYTES } from './schemas/cache.js'
@@ -126,6 +127,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
   await app.register(healthRoutes)
   await app.register(cacheRoutes, { prefix: '/cache', ...config.cache, keyIsolation: security.keyIsolation })
+  await app.register(cacheBulkRoutes, { prefix: '/cache-bulk', ...config.cache, keyIsolation: security.keyIsolation })
   await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions })
 
   addMethodNotAllowedRoutes()

@@ -18,7 +18,14 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     logSlowRequestMs: 1000,
     redis: undefined,
     keyPrefix: 'cache-service:',
-    cache: { defaultTtlSeconds: 3600, maxTtlSeconds: 2_592_000, maxValueBytes: 1_048_576 },
+    cache: {
+      defaultTtlSeconds: 3600,
+      maxTtlSeconds: 2_592_000,
+      maxValueBytes: 1_048_576,
+      bulkMaxKeys: 100,
+      leaseTtlSeconds: 5,
+      leaseMaxTtlSeconds: 60
+    },
     sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
     shutdownGraceMs: 10_000,
     http: {
@@ -183,4 +190,16 @@ t.test('limits: none on the embedded store, 100,000 a minute per caller on Redis
   t.same(load({ REDIS_URL: 'redis://cache:6379', RATE_LIMIT_MAX: '0' }).security.rateLimit.max, 0)
   t.same(load({ AUTH_FAILURE_MAX: '5', AUTH_FAILURE_WINDOW_MS: '1000' }).security.authFailureLimit,
     { max: 5, windowMs: 1000 })
+})
+
+t.test('CACHE_BULK_MAX_KEYS is 1 to 10,000', async (t) => {
+  t.equal(load({ CACHE_BULK_MAX_KEYS: '250' }).cache.bulkMaxKeys, 250)
+  t.throws(() => load({ CACHE_BULK_MAX_KEYS: '0' }), /CACHE_BULK_MAX_KEYS: must be at least 1/)
+  t.throws(() => load({ CACHE_BULK_MAX_KEYS: '10001' }), /CACHE_BULK_MAX_KEYS/)
+})
+
+t.test('the default lease lifetime may not exceed the longest a caller may ask for', async (t) => {
+  t.same(load({ CACHE_LEASE_TTL_SECONDS: '10', CACHE_LEASE_MAX_TTL_SECONDS: '30' }).cache.leaseMaxTtlSeconds, 30)
+  t.throws(() => load({ CACHE_LEASE_TTL_SECONDS: '31', CACHE_LEASE_MAX_TTL_SECONDS: '30' }),
+    /CACHE_LEASE_TTL_SECONDS: must not exceed CACHE_LEASE_MAX_TTL_SECONDS/)
 })

@@ -18,6 +18,9 @@ const EnvSchema = z.object({
   CACHE_DEFAULT_TTL_SECONDS: integer(1, TTL_MAX, 3600),
   CACHE_MAX_TTL_SECONDS: integer(1, TTL_MAX, 2_592_000),
   CACHE_MAX_VALUE_BYTES: integer(1, 512 * 1024 * 1024, 1_048_576),
+  CACHE_BULK_MAX_KEYS: integer(1, 10_000, 100),
+  CACHE_LEASE_TTL_SECONDS: integer(1, 3600, 5),
+  CACHE_LEASE_MAX_TTL_SECONDS: integer(1, 3600, 60),
   SESSION_IDLE_TTL_SECONDS: integer(1, TTL_MAX, 1800),
   SESSION_ABSOLUTE_TTL_SECONDS: integer(1, TTL_MAX, 86_400),
   SESSION_MAX_BYTES: integer(2, 512 * 1024 * 1024, 65_536),
@@ -31,6 +34,9 @@ const EnvSchema = z.object({
   const issue = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message })
   if (env.CACHE_DEFAULT_TTL_SECONDS > env.CACHE_MAX_TTL_SECONDS) {
     issue('CACHE_DEFAULT_TTL_SECONDS', 'must not exceed CACHE_MAX_TTL_SECONDS')
+  }
+  if (env.CACHE_LEASE_TTL_SECONDS > env.CACHE_LEASE_MAX_TTL_SECONDS) {
+    issue('CACHE_LEASE_TTL_SECONDS', 'must not exceed CACHE_LEASE_MAX_TTL_SECONDS')
   }
   const redis = redisConfigFrom(env, issue)
   const config: Config = {
@@ -46,7 +52,10 @@ const EnvSchema = z.object({
     cache: {
       defaultTtlSeconds: env.CACHE_DEFAULT_TTL_SECONDS,
       maxTtlSeconds: env.CACHE_MAX_TTL_SECONDS,
-      maxValueBytes: env.CACHE_MAX_VALUE_BYTES
+      maxValueBytes: env.CACHE_MAX_VALUE_BYTES,
+      bulkMaxKeys: env.CACHE_BULK_MAX_KEYS,
+      leaseTtlSeconds: env.CACHE_LEASE_TTL_SECONDS,
+      leaseMaxTtlSeconds: env.CACHE_LEASE_MAX_TTL_SECONDS
     },
     sessions: {
       idleTtlSeconds: env.SESSION_IDLE_TTL_SECONDS,
@@ -77,6 +86,11 @@ export interface Config {
     readonly defaultTtlSeconds: number
     readonly maxTtlSeconds: number
     readonly maxValueBytes: number
+    /** Keys one /cache-bulk request may name. */
+    readonly bulkMaxKeys: number
+    /** A lease's lifetime when the caller names none, and the longest it may name (and wait for). */
+    readonly leaseTtlSeconds: number
+    readonly leaseMaxTtlSeconds: number
   }
   readonly sessions: {
     /** Default and largest idle lifetime: a read or write pushes the expiry this far ahead. */

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { OpenAPIV3_1 as OpenAPI } from 'openapi-types'
 import YAML from 'yaml'
+import { BulkDeleteResultSchema, BulkPutResultSchema, BulkReadSchema } from '../schemas/cache-bulk.js'
+import { TagInvalidationSchema } from '../schemas/cache.js'
 import { HealthSchema } from '../schemas/health.js'
 import { toJsonSchema } from '../schemas/json-schema.js'
 import { ProblemSchema } from '../schemas/problem.js'
@@ -63,7 +65,11 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
     schemas: {
       Problem: toJsonSchema(ProblemSchema) as OpenAPI.SchemaObject,
       Session: toJsonSchema(SessionSchema) as OpenAPI.SchemaObject,
-      Health: toJsonSchema(HealthSchema) as OpenAPI.SchemaObject
+      Health: toJsonSchema(HealthSchema) as OpenAPI.SchemaObject,
+      TagInvalidation: toJsonSchema(TagInvalidationSchema) as OpenAPI.SchemaObject,
+      BulkRead: toJsonSchema(BulkReadSchema) as OpenAPI.SchemaObject,
+      BulkPutResult: toJsonSchema(BulkPutResultSchema) as OpenAPI.SchemaObject,
+      BulkDeleteResult: toJsonSchema(BulkDeleteResultSchema) as OpenAPI.SchemaObject
     },
     headers: usedHeaders(document),
     securitySchemes: {

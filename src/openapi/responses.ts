@@ -16,6 +16,32 @@ export const HEADERS = {
     description: '`max-age=<seconds left>` for cache entries; `no-store` for sessions',
     schema: { type: 'string' }
   },
+  'Cache-Status': {
+    description: 'RFC 9211: `cache-service; hit; ttl=<seconds fresh>` (below 0, with `detail=stale`, for an entry ' +
+      'served stale), or `cache-service; fwd=miss`',
+    schema: { type: 'string' }
+  },
+  Age: {
+    description: 'Seconds since the value was stored; absent for entries stored before the service kept that',
+    required: false,
+    schema: { type: 'integer' }
+  },
+  'Cache-Lease': {
+    description: 'On a miss or a stale entry, when a lease was asked for or is held: `granted; ttl=<seconds>` ' +
+      '(this caller computes the value, and PUTs it with Cache-Lease-Token) or `held; ttl=<seconds left>`',
+    required: false,
+    schema: { type: 'string' }
+  },
+  'Cache-Lease-Token': {
+    description: 'The granted lease\'s token, for the PUT of the value',
+    required: false,
+    schema: { type: 'string' }
+  },
+  'Preference-Applied': {
+    description: '`wait=<seconds>` when the request waited for another caller\'s value (RFC 7240)',
+    required: false,
+    schema: { type: 'string' }
+  },
   Location: { description: 'The path of the created session', schema: { type: 'string' } },
   'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } },
   'Accept-Patch': { description: 'The media type PATCH takes', schema: { type: 'string' } },

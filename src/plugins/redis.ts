@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { TokenCredential } from '@azure/core-auth'
 import fp from 'fastify-plugin'
 import type { RedisConfig } from '../config/redis.js'
-import { closeRedisClient, createRedisClient, readyOrRefused } from '../redis/client.js'
+import { closeRedisClient, createRedisClient, readyOrRefused, subscriberClient } from '../redis/client.js'
 import type { RedisClient, RedisCredentials } from '../redis/connections.js'
 import { defaultAzureCredential, usernameFromToken } from '../redis/entra-identity.js'
 import { observeRedisCommands, observeRedisConnection, observeRedisToken } from '../redis/metrics.js'
@@ -45,6 +45,11 @@ declare module 'fastify' {
     redisHealth: () => Promise<void>
     /** Counts of token refreshes and re-authentications, and the token's expiry, for metrics and tests. */
     redisAuthStatus: () => RedisAuthStatus
+    /**
+     * The connection for pub/sub, made on first use: a subscribed connection can send nothing else. It follows the
+     * token like the main one, and is closed with it.
+     */
+    redisSubscriber: () => RedisClient
   }
 }
 
@@ -105,6 +110,16 @@ export default fp<RedisPluginOptions>(async (app, options) => {
     await callRedis('ping', client.ping())
   })
   app.decorate('redisAuthStatus', () => ({ ...refresher?.status(), ...reauthenticator.status() }))
+  let subscriber: RedisClient | undefined
+  app.decorate('redisSubscriber', () => {
+    if (subscriber === undefined) {
+      const made = subscriberClient(client)
+      made.on('error', () => {}) // the main client logs an outage; this one shares it
+      reauthenticator.track(made)
+      subscriber = made
+    }
+    return subscriber
+  })
 
   const commands = observeRedisCommands(app.metrics.registry)
   observeRedisConnection(app.metrics.registry, client)
@@ -114,6 +129,7 @@ export default fp<RedisPluginOptions>(async (app, options) => {
     closing = true
     commands.stop()
     refresher?.stop()
+    if (subscriber !== undefined) await closeRedisClient(subscriber)
     await closeRedisClient(client)
   })
 }, { name: 'redis', dependencies: ['metrics'] })

@@ -1,5 +1,6 @@
 // The store ports the routes use, decorated on the app: the Redis adapters when Redis is configured, the embedded
 // memory store otherwise. Both plugins are named `store`, so what depends on the store does not care which it got.
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CacheStore } from '../store/cache-store.js'
 import { MemoryCacheStore } from '../store/memory-cache-store.js'
@@ -25,6 +26,7 @@ export const memoryStore = fp(async (app) => {
   app.decorate('cacheStore', cacheStore)
   app.decorate('sessionStore', sessionStore)
   app.decorate('storeHealth', { ping: async () => {} })
+  endWaitsOnClose(app, cacheStore)
   app.addHook('onClose', async () => {
     cacheStore.close()
     sessionStore.close()
@@ -32,7 +34,17 @@ export const memoryStore = fp(async (app) => {
 }, { name: 'store' })
 
 export const redisStore = fp<{ keyPrefix: string }>(async (app, { keyPrefix }) => {
-  app.decorate('cacheStore', new RedisCacheStore(app.redis, keyPrefix))
+  const cacheStore = new RedisCacheStore(app.redis, keyPrefix, app.redisSubscriber)
+  app.decorate('cacheStore', cacheStore)
   app.decorate('sessionStore', new RedisSessionStore(app.redis, keyPrefix))
   app.decorate('storeHealth', { ping: app.redisHealth })
+  endWaitsOnClose(app, cacheStore)
 }, { name: 'store', dependencies: ['redis'] })
+
+/** Before the server waits for in-flight requests: readers waiting for a value must answer now, not hold it up. */
+function endWaitsOnClose (app: FastifyInstance, cacheStore: CacheStore): void {
+  app.addHook('preClose', (done) => {
+    cacheStore.endWaits()
+    done()
+  })
+}

@@ -101,6 +101,16 @@ function isCertificateError (err: Error | undefined): boolean {
 }
 
 /**
+ * A second client like this one, for pub/sub. Its offline queue is on: a SUBSCRIBE sent before it connects waits
+ * for the connection, and ioredis sends it again on every reconnect.
+ */
+export function subscriberClient (client: RedisClient): RedisClient {
+  return client.isCluster
+    ? (client as Cluster).duplicate(undefined, { enableOfflineQueue: true })
+    : (client as Redis).duplicate({ enableOfflineQueue: true, connectionName: 'cache-service-subscriber' })
+}
+
+/**
  * QUIT lets Redis finish what was sent; but with the offline queue off, QUIT on a broken connection fails at
  * once, and shutdown must not fail because Redis is down: then the socket is simply dropped.
  */

@@ -1,33 +1,48 @@
 // The /cache/:key resource: opaque bytes with a media type, a TTL, a strong ETag and RFC 9110 preconditions.
-import { createHash } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { authenticatedCaller, type Caller } from '../auth/caller.js'
+import { authenticatedCaller } from '../auth/caller.js'
 import { NotFoundError, PreconditionFailedError } from '../errors.js'
+import { setCacheStatus, setLease } from '../http/cache-status.js'
 import { preconditionsOf } from '../http/conditional.js'
 import { entityTagOf } from '../http/entity-tag.js'
 import type { HeaderName } from '../openapi/responses.js'
-import { CacheParamsSchema, cachePutQuerySchema } from '../schemas/cache.js'
+import {
+  CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema, TagInvalidationSchema
+} from '../schemas/cache.js'
+import { CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema } from '../schemas/cache-lease.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
+import { lookupWithLease } from '../store/lease-lookup.js'
 import { evaluatePreconditions } from '../store/preconditions.js'
+import { storeKeyOf, type KeyIsolation } from './cache-namespace.js'
 
 export interface CacheRoutesOptions {
   defaultTtlSeconds: number
   maxTtlSeconds: number
   maxValueBytes: number
+  /** A lease's lifetime when the caller names none, and the longest it may name. */
+  leaseTtlSeconds: number
+  leaseMaxTtlSeconds: number
   /** caller: each caller's keys live in a namespace of its own, so no caller can read another's entries. */
-  keyIsolation: 'none' | 'caller'
+  keyIsolation: KeyIsolation
 }
 
-const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
-const CACHE_HEADERS: HeaderName[] = ['ETag', 'Cache-Control']
+export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+const CACHE_HEADERS: HeaderName[] = ['ETag', 'Cache-Control', 'Cache-Status', 'Age']
+const LEASE_HEADERS: HeaderName[] = ['Cache-Lease', 'Cache-Lease-Token', 'Preference-Applied']
 const notFound = () => new NotFoundError('There is no cache entry for this key')
 const preconditionFailed = () => new PreconditionFailedError('The entry does not match the preconditions')
+const leaseLost = () => new PreconditionFailedError('The lease is no longer current; nothing was stored')
 
 export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app, limits) => {
-  // A fixed-length hash of the caller's id, so that no caller id and key can spell another caller's namespace.
-  const storeKey = (caller: Caller, key: string) => limits.keyIsolation === 'caller'
-    ? `${createHash('sha256').update(caller.id).digest('hex').slice(0, 32)}/${key}`
-    : key
+  const storeKey = storeKeyOf(limits.keyIsolation)
+  const PutHeadersSchema = ConditionalHeadersSchema.extend({
+    'cache-tag': CacheTagHeaderSchema.optional(),
+    'cache-lease-token': CacheLeaseTokenSchema.optional()
+  })
+  const GetHeadersSchema = ConditionalHeadersSchema.extend({
+    'cache-lease': cacheLeaseRequestSchema(limits.leaseTtlSeconds, limits.leaseMaxTtlSeconds).optional(),
+    prefer: PreferSchema.optional()
+  })
 
   // Values are opaque: whatever the media type, the body is kept as the exact bytes that were sent.
   app.removeAllContentTypeParsers()
@@ -44,22 +59,36 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       tags: ['cache'],
       operationId: 'getCacheEntry',
       params: CacheParamsSchema,
-      headers: ConditionalHeadersSchema
+      headers: GetHeadersSchema
     },
     config: {
       scope: 'cache:read',
       loggedParams: ['key'],
       openapi: {
         responses: {
-          200: { description: 'The stored bytes, in their media type', headers: CACHE_HEADERS, binary: true },
+          200: {
+            description: 'The stored bytes, in their media type; stale (Cache-Status ttl below 0) within its stale ' +
+              'window, when Cache-Lease says who refreshes it',
+            headers: [...CACHE_HEADERS, ...LEASE_HEADERS],
+            binary: true
+          },
           304: { description: 'The copy named in If-None-Match is current', headers: CACHE_HEADERS }
         },
-        errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_STORE_UNAVAILABLE']
+        errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_STORE_UNAVAILABLE', 'CS_STORE_FULL'],
+        // A miss says so, and where the lease stands: granted to this caller, or held by another.
+        problemHeaders: { CS_NOT_FOUND: ['Cache-Status', ...LEASE_HEADERS] }
       }
     },
     handler: async (request, reply) => {
-      const entry = await app.cacheStore.get(storeKey(authenticatedCaller(request), request.params.key))
-      app.metrics.cacheLookups.inc({ result: entry === undefined ? 'miss' : 'hit' })
+      const { 'cache-lease': leaseSeconds, prefer: waitSeconds } = request.headers
+      const waitMs = Math.min(waitSeconds ?? 0, limits.leaseMaxTtlSeconds) * 1000
+      const { entry, lease, waited } = await lookupWithLease(app.cacheStore,
+        storeKey(authenticatedCaller(request), request.params.key),
+        { lease: leaseSeconds === undefined ? undefined : { ttlMs: leaseSeconds * 1000 }, waitMs })
+      app.metrics.cacheLookups.inc({ result: entry === undefined ? 'miss' : entry.ttlMs > 0 ? 'hit' : 'stale' })
+      setCacheStatus(reply, entry)
+      setLease(reply, lease)
+      if (waited) reply.header('preference-applied', `wait=${waitMs / 1000}`)
       if (entry === undefined) throw notFound()
 
       // Rounded down, so a downstream cache never believes the entry outlives its Redis key.
@@ -78,7 +107,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       operationId: 'putCacheEntry',
       params: CacheParamsSchema,
       querystring: cachePutQuerySchema(limits.maxTtlSeconds),
-      headers: ConditionalHeadersSchema
+      headers: PutHeadersSchema
     },
     config: {
       scope: 'cache:write',
@@ -103,14 +132,19 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     const value = (request.body as Buffer | undefined) ?? Buffer.alloc(0)
     const contentType = request.headers['content-type'] ?? DEFAULT_CONTENT_TYPE
     const etag = entityTagOf(contentType, value)
-    const result = await app.cacheStore.put(storeKey(authenticatedCaller(request), request.params.key), {
+    const caller = authenticatedCaller(request)
+    const result = await app.cacheStore.put(storeKey(caller, request.params.key), {
       value,
       contentType,
       etag,
-      ttlSeconds: request.query.ttl ?? limits.defaultTtlSeconds
+      ttlSeconds: request.query.ttl ?? limits.defaultTtlSeconds,
+      staleSeconds: request.query.stale ?? 0,
+      tags: (request.headers['cache-tag'] ?? []).map((tag) => storeKey(caller, tag)),
+      leaseToken: request.headers['cache-lease-token']
     }, preconditionsOf(request.headers))
 
     if (result === 'precondition-failed') throw preconditionFailed()
+    if (result === 'lease-lost') throw leaseLost()
     return reply.header('etag', etag).code(result === 'created' ? 201 : 204).send()
   })
 
@@ -136,5 +170,28 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     if (result === 'not-found') throw notFound()
     if (result === 'precondition-failed') throw preconditionFailed()
     return reply.code(204).send()
+  })
+
+  app.delete('', {
+    schema: {
+      summary: 'Remove every cached value that carries a tag',
+      description: 'Removes, across all replicas, every entry written with this tag in Cache-Tag (or `tags` in a ' +
+        'bulk write), and says how many. An entry written while the invalidation runs is either removed or ' +
+        'written after it, tag and all.',
+      tags: ['cache'],
+      operationId: 'invalidateCacheTag',
+      querystring: CacheTagQuerySchema,
+      response: { 200: TagInvalidationSchema }
+    },
+    config: {
+      scope: 'cache:write',
+      openapi: {
+        responses: { 200: { description: 'The entries that carried the tag are gone' } },
+        errors: ['CS_VALIDATION', 'CS_STORE_UNAVAILABLE']
+      }
+    }
+  }, async (request) => {
+    const removed = await app.cacheStore.invalidateTag(storeKey(authenticatedCaller(request), request.query.tag))
+    return { removed }
   })
 }

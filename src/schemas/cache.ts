@@ -17,14 +17,53 @@ export const CacheKeySchema = z.string()
 
 export const CacheParamsSchema = z.object({ key: CacheKeySchema })
 
-/** `?ttl=` in whole seconds; the upper bound is configuration, so the schema is made per app. */
+/** A query parameter of whole seconds, 1 to `max`. */
+function wholeSeconds (max: number) {
+  return z.string()
+    .regex(/^[1-9]\d{0,9}$/, { error: 'must be a whole number of seconds, at least 1' })
+    .transform(Number)
+    .pipe(z.number().max(max, { error: `must be at most ${max} seconds` }))
+}
+
+/** `?ttl=` and `?stale=` in whole seconds; the upper bound is configuration, so the schema is made per app. */
 export function cachePutQuerySchema (maxTtlSeconds: number) {
   return z.object({
-    ttl: z.string()
-      .regex(/^[1-9]\d{0,9}$/, { error: 'must be a whole number of seconds, at least 1' })
-      .transform(Number)
-      .pipe(z.number().max(maxTtlSeconds, { error: `must be at most ${maxTtlSeconds} seconds` }))
-      .optional()
-      .describe('Seconds until the entry expires; the configured default applies when absent')
+    ttl: wholeSeconds(maxTtlSeconds).optional()
+      .describe('Seconds until the entry expires; the configured default applies when absent'),
+    stale: wholeSeconds(maxTtlSeconds).optional()
+      .describe('Seconds after the TTL during which GET still answers the value, marked stale, and hands one ' +
+        'caller a lease to refresh it (RFC 5861 stale-while-revalidate); none when absent')
   })
 }
+
+export const CACHE_TAG_MAX_BYTES = 128
+export const CACHE_TAGS_MAX = 16
+
+export const CacheTagSchema = z.string()
+  .refine((tag) => tag.length > 0 && Buffer.byteLength(tag, 'utf8') <= CACHE_TAG_MAX_BYTES, {
+    error: `must be 1 to ${CACHE_TAG_MAX_BYTES} bytes of UTF-8`
+  })
+  .refine((tag) => !/[\s,]/.test(tag) && !CONTROL_CHARACTER.test(tag) && tag.isWellFormed(), {
+    error: 'must not contain white space, commas or control characters'
+  })
+  .describe('A tag: 1 to 128 bytes of UTF-8, without white space, commas or control characters')
+
+/** An entry's tags: no more than CACHE_TAGS_MAX, and each once (a repeat is dropped, as it means nothing more). */
+export const CacheTagsSchema = z.array(CacheTagSchema)
+  .max(CACHE_TAGS_MAX, { error: `must list at most ${CACHE_TAGS_MAX} tags` })
+  .transform((tags) => [...new Set(tags)])
+
+/** `Cache-Tag: user:42, catalog`: a comma-separated list, as CDNs take it; empty elements are skipped. */
+export const CacheTagHeaderSchema = z.string()
+  .transform((value) => value.split(',').map((tag) => tag.trim()).filter((tag) => tag !== ''))
+  .pipe(CacheTagsSchema)
+  .describe(`Tags for the entry, separated by commas (at most ${CACHE_TAGS_MAX}); DELETE /cache?tag= removes ` +
+    'every entry of a tag')
+
+export const CacheTagQuerySchema = z.object({
+  tag: CacheTagSchema.describe('Remove every entry that carries this tag')
+})
+
+export const TagInvalidationSchema = z.object({
+  removed: z.int().min(0).describe('How many entries carried the tag and were removed')
+}).describe('The outcome of an invalidation by tag').meta({ id: 'TagInvalidation' })

@@ -2,7 +2,7 @@
 import { z } from 'zod'
 import { parseEntityTagList } from '../http/conditional.js'
 
-const EntityTagListHeaderSchema = z.string().transform((value, ctx) => {
+export const EntityTagListHeaderSchema = z.string().transform((value, ctx) => {
   const parsed = parseEntityTagList(value)
   if (parsed === undefined) {
     ctx.addIssue({ code: 'custom', message: 'must be * or a comma-separated list of quoted entity tags' })

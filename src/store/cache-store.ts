@@ -1,4 +1,5 @@
 // The storage port for cached values: what the /cache routes need, and nothing about how a backend keeps it.
+import type { LeaseWait } from './lease-waiters.js'
 import type { Preconditions } from './preconditions.js'
 import type { DeleteResult } from './types.js'
 
@@ -8,25 +9,60 @@ export interface CacheEntry {
   contentType: string
   /** Strong entity tag, quotes included. */
   etag: string
-  /** Milliseconds until the entry expires. */
+  /** Milliseconds until the entry goes stale; zero or less while it is served stale (stale-while-revalidate). */
   ttlMs: number
+  /** Milliseconds since it was stored; undefined for an entry written before the store kept that. */
+  ageMs: number | undefined
+}
+
+/**
+ * Who computes a missing or stale value (the lease design of Facebook's memcache): granted to exactly one caller
+ * of all replicas, with a token its write must carry; held, when somebody else has it.
+ */
+export type Lease = { state: 'granted', token: string, ttlMs: number } | { state: 'held', ttlMs: number }
+
+export interface CacheLookup {
+  /** The entry, fresh or stale; undefined on a miss. */
+  entry: CacheEntry | undefined
+  /** Only for a miss or a stale entry, and only when a lease is held or was asked for. */
+  lease: Lease | undefined
 }
 
 export interface CachePut {
   value: Buffer
   contentType: string
   etag: string
+  /** Seconds the entry is fresh. */
   ttlSeconds: number
+  /** Seconds after that it may still be served, marked stale, while one caller refreshes it. */
+  staleSeconds: number
+  /** Tags the entry carries, already validated and without repeats; invalidateTag removes every entry of a tag. */
+  tags: readonly string[]
+  /** The token of the lease the value was computed under: stored only while that lease is still the key's. */
+  leaseToken?: string | undefined
 }
 
-export type PutResult = 'created' | 'replaced' | 'precondition-failed'
+export type PutResult = 'created' | 'replaced' | 'precondition-failed' | 'lease-lost'
 
 /**
- * Every method is one atomic step against the backend, so concurrent replicas never interleave a
- * precondition check with someone else's write. Backend failures reject with StoreUnavailableError.
+ * Every method but invalidateTag is one atomic step against the backend, so concurrent replicas never interleave a
+ * precondition or lease check with someone else's write. Backend failures reject with StoreUnavailableError.
  */
 export interface CacheStore {
-  get (key: string): Promise<CacheEntry | undefined>
+  /** Reads an entry; with `lease`, a miss or stale entry grants the caller a lease of that lifetime if none is held. */
+  get (key: string, lease?: { ttlMs: number }): Promise<CacheLookup>
+  /** Any successful write ends the key's lease. */
   put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult>
+  /** Ends the key's lease too, even when it holds no entry: a value computed before it is never stored after it. */
   delete (key: string, preconditions: Preconditions): Promise<DeleteResult>
+  /**
+   * Removes every live entry that carries the tag, and resolves to how many it removed. Its cost grows with the
+   * entries under the tag, not with the size of the store. An entry written while it runs is either removed, or
+   * written after it with its tag intact, never half of each. Unlike the others this is not one atomic step.
+   */
+  invalidateTag (tag: string): Promise<number>
+  /** Starts waiting for the key's lease to end, on any replica, for at most `ms`. */
+  waitForLease (key: string, ms: number): LeaseWait
+  /** Ends every wait at once, for shutdown. */
+  endWaits (): void
 }

@@ -1,11 +1,22 @@
 // A Map whose entries expire like Redis keys: invisible once their time is up, and swept in the background
 // so that memory held by expired entries is given back even if nobody reads them again.
 
+export interface ExpiringMapOptions<V> {
+  sweepIntervalMs?: number
+  /**
+   * Called whenever an entry leaves the map, whichever way: deleted, replaced by a new value, or expired (when read
+   * or swept). What indexes the entries elsewhere (the memory cache store's tags) stays exact through it.
+   */
+  onRemoved?: (key: string, value: V) => void
+}
+
 export class ExpiringMap<V> {
   readonly #entries = new Map<string, { value: V, expiresAt: number }>()
   readonly #sweeper: NodeJS.Timeout
+  readonly #onRemoved: ((key: string, value: V) => void) | undefined
 
-  constructor (sweepIntervalMs = 1000) {
+  constructor ({ sweepIntervalMs = 1000, onRemoved }: ExpiringMapOptions<V> = {}) {
+    this.#onRemoved = onRemoved
     this.#sweeper = setInterval(() => this.#sweep(), sweepIntervalMs)
     // The sweeper is housekeeping: it must never be what keeps the process alive.
     this.#sweeper.unref()
@@ -17,7 +28,7 @@ export class ExpiringMap<V> {
     if (entry === undefined) return undefined
     const ttlMs = entry.expiresAt - Date.now()
     if (ttlMs <= 0) {
-      this.#entries.delete(key)
+      this.delete(key)
       return undefined
     }
     return { value: entry.value, expiresAt: entry.expiresAt, ttlMs }
@@ -29,11 +40,17 @@ export class ExpiringMap<V> {
 
   /** Stores an entry that expires at this instant: what a caller computed is exactly what a later read reports. */
   setUntil (key: string, value: V, expiresAt: number): void {
+    const previous = this.#entries.get(key)
     this.#entries.set(key, { value, expiresAt })
+    if (previous !== undefined) this.#onRemoved?.(key, previous.value)
   }
 
   delete (key: string): boolean {
-    return this.#entries.delete(key)
+    const entry = this.#entries.get(key)
+    if (entry === undefined) return false
+    this.#entries.delete(key)
+    this.#onRemoved?.(key, entry.value)
+    return true
   }
 
   close (): void {
@@ -44,7 +61,7 @@ export class ExpiringMap<V> {
   #sweep (): void {
     const now = Date.now()
     for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt <= now) this.#entries.delete(key)
+      if (entry.expiresAt <= now) this.delete(key)
     }
   }
 }

@@ -1,8 +1,12 @@
-// The embedded cache store: a Map with the same TTL, ETag and precondition semantics as the Redis adapter.
-// It lives in one process and forgets everything on restart, which is what a newcomer's first run needs.
-import type { CacheEntry, CachePut, CacheStore, PutResult } from './cache-store.js'
+// The embedded cache store: a Map with the same TTL, staleness, ETag, precondition, lease and tag semantics as the
+// Redis adapter. It lives in one process and forgets everything on restart, which is what a newcomer's first run
+// needs. Every method completes without awaiting, so each is as atomic as its Lua twin.
+import { randomBytes } from 'node:crypto'
+import type { CacheLookup, CachePut, CacheStore, PutResult } from './cache-store.js'
 import { ExpiringMap } from './expiring-map.js'
+import { LeaseWaiters, type LeaseWait } from './lease-waiters.js'
 import { conditionalDelete } from './memory-conditional-delete.js'
+import { TagIndex } from './memory-tag-index.js'
 import { evaluatePreconditions, type Preconditions } from './preconditions.js'
 import type { DeleteResult } from './types.js'
 
@@ -10,31 +14,90 @@ interface StoredEntry {
   value: Buffer
   contentType: string
   etag: string
+  tags: readonly string[]
+  storedAt: number
+  freshUntil: number
 }
 
 export class MemoryCacheStore implements CacheStore {
-  readonly #entries = new ExpiringMap<StoredEntry>()
+  readonly #tags = new TagIndex()
+  // An entry's tags go with it, however it leaves: deleted, replaced, invalidated or expired.
+  readonly #entries = new ExpiringMap<StoredEntry>({ onRemoved: (key, entry) => this.#tags.remove(key, entry.tags) })
+  readonly #leases = new ExpiringMap<{ token: string }>()
+  readonly #waiters = new LeaseWaiters()
 
   close (): void {
     this.#entries.close()
+    this.#leases.close()
+    this.#waiters.close()
   }
 
-  async get (key: string): Promise<CacheEntry | undefined> {
-    const found = this.#entries.get(key)
-    if (found === undefined) return undefined
-    return { ...found.value, ttlMs: found.ttlMs }
+  /** Tags that still have a live entry; tests read it to see that bookkeeping does not outlive the entries. */
+  get tagCount (): number {
+    return this.#tags.size
+  }
+
+  async get (key: string, lease?: { ttlMs: number }): Promise<CacheLookup> {
+    const now = Date.now()
+    const found = this.#entries.get(key)?.value
+    const entry = found && {
+      value: found.value,
+      contentType: found.contentType,
+      etag: found.etag,
+      ttlMs: found.freshUntil - now,
+      ageMs: now - found.storedAt
+    }
+    if (entry !== undefined && entry.ttlMs > 0) return { entry, lease: undefined }
+
+    const held = this.#leases.get(key)
+    if (held !== undefined) return { entry, lease: { state: 'held', ttlMs: held.ttlMs } }
+    if (lease === undefined) return { entry, lease: undefined }
+    const token = randomBytes(16).toString('base64url')
+    this.#leases.set(key, { token }, lease.ttlMs)
+    return { entry, lease: { state: 'granted', token, ttlMs: lease.ttlMs } }
   }
 
   async put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult> {
+    if (entry.leaseToken !== undefined && this.#leases.get(key)?.value.token !== entry.leaseToken) return 'lease-lost'
     const current = this.#entries.get(key)
     if (evaluatePreconditions(current?.value.etag, preconditions) !== 'pass') return 'precondition-failed'
-    const { contentType, etag } = entry
-    this.#entries.set(key, { value: ownCopy(entry.value), contentType, etag }, entry.ttlSeconds * 1000)
+    const { contentType, etag, tags } = entry
+    const now = Date.now()
+    const freshUntil = now + entry.ttlSeconds * 1000
+    this.#entries.setUntil(key, { value: ownCopy(entry.value), contentType, etag, tags, storedAt: now, freshUntil },
+      freshUntil + entry.staleSeconds * 1000)
+    this.#tags.add(key, tags)
+    this.#endLease(key)
     return current === undefined ? 'created' : 'replaced'
   }
 
   async delete (key: string, preconditions: Preconditions): Promise<DeleteResult> {
-    return conditionalDelete(this.#entries, key, preconditions)
+    const result = conditionalDelete(this.#entries, key, preconditions)
+    if (result !== 'precondition-failed') this.#endLease(key)
+    return result
+  }
+
+  async invalidateTag (tag: string): Promise<number> {
+    let removed = 0
+    for (const key of this.#tags.keysOf(tag)) {
+      // A key in the index is live until read: one that expired a moment ago is swept, not counted.
+      if (this.#entries.get(key) !== undefined && this.#entries.delete(key)) removed++
+      // In Redis a stale entry's lease lives in its hash, and goes with it.
+      this.#endLease(key)
+    }
+    return removed
+  }
+
+  waitForLease (key: string, ms: number): LeaseWait {
+    return this.#waiters.wait(key, ms)
+  }
+
+  endWaits (): void {
+    this.#waiters.close()
+  }
+
+  #endLease (key: string): void {
+    if (this.#leases.delete(key)) this.#waiters.notify(key)
   }
 }
 

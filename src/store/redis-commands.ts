@@ -5,10 +5,16 @@ import type { Cluster, Redis, Result } from 'ioredis'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    cachePut (key: string, value: Buffer, contentType: string, etag: string, ttlMs: number,
-      ifMatch: string, ifNoneMatch: string): Result<number, Context>
-    cacheGetBuffer (key: string): Result<[Buffer, Buffer, Buffer, number] | null, Context>
-    conditionalDelete (key: string, ifMatch: string, ifNoneMatch: string): Result<number, Context>
+    cachePut (key: string, value: Buffer, contentType: string, etag: string, freshMs: number,
+      ifMatch: string, ifNoneMatch: string, writeId: string, staleMs: number, leaseToken: string,
+      leaseChannel: string): Result<number, Context>
+    tagAdd (key: string, member: string, ttlMs: number): Result<number, Context>
+    tagMembers (key: string): Result<string[], Context>
+    tagEvict (key: string, writeId: string): Result<number, Context>
+    cacheGetBuffer (key: string, leaseTtlMs: string, leaseToken: string): Result<
+      [Buffer | null, Buffer | null, Buffer | null, number, number, Buffer, number], Context>
+    conditionalDelete (key: string, ifMatch: string, ifNoneMatch: string, leaseChannel: string)
+    : Result<number, Context>
     sessionGet (key: string, touch: '1' | '0'): Result<string[] | null, Context>
     sessionPut (key: string, data: string, idleTtlMs: number, absoluteTtlMs: number, etag: string,
       ifMatch: string, ifNoneMatch: string): Result<[number, ...string[]], Context>
@@ -21,8 +27,11 @@ const read = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.
 
 /** Each script's source is its file, preceded by the shared preludes it uses. */
 const SCRIPTS = {
-  cachePut: ['preconditions', 'cache-put'],
-  cacheGet: ['cache-get'],
+  cachePut: ['preconditions', 'clock', 'cache-put'],
+  cacheGet: ['clock', 'cache-get'],
+  tagAdd: ['clock', 'tag-add'],
+  tagMembers: ['clock', 'tag-members'],
+  tagEvict: ['tag-evict'],
   conditionalDelete: ['preconditions', 'conditional-delete'],
   sessionGet: ['clock', 'session-get'],
   sessionPut: ['preconditions', 'clock', 'session-put'],

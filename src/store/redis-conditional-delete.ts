@@ -8,9 +8,10 @@ import type { DeleteResult } from './types.js'
 
 const DELETE_RESULTS: Record<number, DeleteResult> = { '-1': 'not-found', 0: 'precondition-failed', 1: 'deleted' }
 
-export async function conditionalDelete (redis: Redis | Cluster, key: string, preconditions: Preconditions)
-  : Promise<DeleteResult> {
+/** leaseChannel: where the end of the key's lease is announced; sessions have no leases and pass ''. */
+export async function conditionalDelete (redis: Redis | Cluster, key: string, preconditions: Preconditions,
+  leaseChannel = ''): Promise<DeleteResult> {
   const [ifMatch, ifNoneMatch] = encodePreconditions(preconditions)
-  const reply = await callRedis('conditionalDelete', redis.conditionalDelete(key, ifMatch, ifNoneMatch))
+  const reply = await callRedis('conditionalDelete', redis.conditionalDelete(key, ifMatch, ifNoneMatch, leaseChannel))
   return DELETE_RESULTS[reply]!
 }

@@ -79,6 +79,67 @@ t.test('the cache: put, get, head, conditional get, conditional put, delete', as
   t.equal(gone.error?.status, 404)
 })
 
+t.test('tags: a tagged put, then one request removes every entry of the tag', async (t) => {
+  for (const key of ['tagged-1', 'tagged-2']) {
+    const put = await client.PUT('/cache/{key}', {
+      params: { path: { key }, header: { 'cache-tag': 'user:7, pages' } }, body: key, bodySerializer: (body) => body
+    })
+    t.equal(put.response.status, 201)
+  }
+  const invalidated = await client.DELETE('/cache', { params: { query: { tag: 'user:7' } } })
+  t.equal(invalidated.response.status, 200)
+  t.same(invalidated.data, { removed: 2 })
+  t.equal((await client.GET('/cache/{key}', { params: { path: { key: 'tagged-1' } } })).response.status, 404)
+})
+
+t.test('leases: one caller computes a missing value while another waits for it', async (t) => {
+  const params = { path: { key: 'leased' }, header: { 'cache-lease': 'acquire' } }
+  const miss = await client.GET('/cache/{key}', { params })
+  t.equal(miss.response.status, 404)
+  t.equal(miss.response.headers.get('cache-lease'), 'granted; ttl=5')
+  const token = miss.response.headers.get('cache-lease-token')!
+
+  const waiting = client.GET('/cache/{key}', {
+    params: { path: { key: 'leased' }, header: { prefer: 'wait=5' } }, parseAs: 'text'
+  })
+  const put = await client.PUT('/cache/{key}', {
+    params: { path: { key: 'leased' }, query: { ttl: '60', stale: '30' }, header: { 'cache-lease-token': token } },
+    body: 'computed',
+    bodySerializer: (body) => body
+  })
+  t.equal(put.response.status, 201)
+  const waited = await waiting
+  t.equal(waited.data, 'computed')
+  t.match(waited.response.headers.get('cache-status'), /^cache-service; hit; ttl=/)
+})
+
+t.test('bulk: put many, get many, delete many', async (t) => {
+  const put = await client.POST('/cache-bulk/put', {
+    body: {
+      entries: [
+        { key: 'bulk-1', value: Buffer.from('one').toString('base64'), contentType: 'text/plain', tags: ['bulk'] },
+        { key: 'bulk-2', value: Buffer.from('two').toString('base64'), ttlSeconds: 60 }
+      ]
+    }
+  })
+  t.same(put.data?.results.map((result) => result.outcome), ['created', 'created'])
+
+  const got = await client.POST('/cache-bulk/get', { body: { keys: ['bulk-2', 'missing', 'bulk-1'] } })
+  const entries = got.data!.entries
+  t.same(entries.map((entry) => entry.found), [true, false, true])
+  t.equal(Buffer.from(entries[2]!.value!, 'base64').toString(), 'one')
+  t.equal(entries[2]!.contentType, 'text/plain')
+  t.equal(entries[2]!.etag, put.data?.results[0]?.etag)
+
+  const deleted = await client.POST('/cache-bulk/delete', { body: { keys: ['bulk-1', 'missing'] } })
+  t.same(deleted.data?.results, [{ key: 'bulk-1', outcome: 'deleted' }, { key: 'missing', outcome: 'not-found' }])
+
+  const keys = Array.from({ length: 101 }, (_, i) => `k${i}`)
+  const tooMany = await client.POST('/cache-bulk/get', { body: { keys } })
+  t.equal(tooMany.response.status, 400)
+  t.equal(tooMany.error?.type, 'urn:cache-service:problem:validation-failed')
+})
+
 t.test('sessions: create, read, patch, replace, delete', async (t) => {
   const created = await client.POST('/sessions', { body: { data: { user: 'ada' }, idleTtlSeconds: 600 } })
   t.equal(created.response.status, 201)

@@ -46,8 +46,9 @@ t.test('every operation has an operationId, a summary and tags, and answers with
   const ids = operations.map(({ operation }) => operation.operationId)
   t.equal(new Set(ids).size, ids.length, 'operationIds are unique')
   t.same(ids.sort(), [
-    'createSession', 'deleteCacheEntry', 'deleteSession', 'getCacheEntry', 'getHealth', 'getReadiness', 'getSession',
-    'headCacheEntry', 'patchSession', 'putCacheEntry', 'putSession'
+    'createSession', 'deleteCacheEntries', 'deleteCacheEntry', 'deleteSession', 'getCacheEntries', 'getCacheEntry',
+    'getHealth', 'getReadiness', 'getSession', 'headCacheEntry', 'invalidateCacheTag', 'patchSession',
+    'putCacheEntries', 'putCacheEntry', 'putSession'
   ])
   for (const { path, method, operation } of operations) {
     const name = `${method.toUpperCase()} ${path}`
@@ -82,7 +83,12 @@ t.test('the cache operations document the raw body, ?ttl, the conditional header
   t.ok(put.responses['503'].headers['Retry-After'])
 
   const get = document.paths['/cache/{key}'].get
-  t.same(Object.keys(get.responses['200'].headers).sort(), ['Cache-Control', 'ETag', 'X-Request-Id'])
+  t.same(Object.keys(get.responses['200'].headers).sort(), ['Age', 'Cache-Control', 'Cache-Lease', 'Cache-Lease-Token',
+    'Cache-Status', 'ETag', 'Preference-Applied', 'X-Request-Id'])
+  t.ok(get.responses['404'].headers['Cache-Lease-Token'], 'a miss may grant a lease')
+  t.ok(get.parameters.some((p: any) => p.in === 'header' && p.name === 'cache-lease'))
+  t.ok(get.parameters.some((p: any) => p.in === 'header' && p.name === 'prefer'))
+  t.equal(document.components.headers['Cache-Lease'].required, false, 'sent only on a miss or a stale entry')
   t.ok(get.responses['304'], 'the conditional GET')
   t.equal(document.paths['/cache/{key}'].head.responses['200'].content, undefined, 'HEAD has no body')
   t.ok(document.paths['/sessions'].post.responses['201'].headers.Location)

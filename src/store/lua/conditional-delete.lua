@@ -1,11 +1,16 @@
--- Deletes an entry (a cache entry or a session) when its preconditions hold, in one atomic step.
--- KEYS[1]  the entry's hash, whose field e holds its strong entity tag
+-- Deletes an entry (a cache entry or a session) when its preconditions hold, in one atomic step. A cache key's
+-- lease ends with it, even when the key holds nothing else, so a value computed before the delete is never stored
+-- after it; waiting readers are told.
+-- KEYS[1]  the entry's hash, whose field e holds its strong entity tag and l its lease, if any
 -- ARGV[1]  encoded If-Match    ARGV[2]  encoded If-None-Match (see preconditions.lua)
+-- ARGV[3]  the channel that announces the end of a lease ('' for sessions, which have none)
 -- Returns 1 when deleted, -1 when absent, 0 when a precondition failed. Preconditions come first
 -- (RFC 9110 §13.2.2): If-Match on an absent entry is a failed precondition, not a missing one.
 
 local current = redis.call('HGET', KEYS[1], 'e')
 if not precondition_holds(current, ARGV[1], ARGV[2]) then return 0 end
+local leased = ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[1], 'l') == 1
+if current or leased then redis.call('DEL', KEYS[1]) end
+if leased then redis.call('PUBLISH', ARGV[3], KEYS[1]) end
 if not current then return -1 end
-redis.call('DEL', KEYS[1])
 return 1

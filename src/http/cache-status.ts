@@ -1,0 +1,27 @@
+// The response headers that say what the cache did (RFC 9211 Cache-Status, RFC 9111 Age) and where the lease of a
+// missing or stale value stands (Cache-Lease, Cache-Lease-Token).
+import type { FastifyReply } from 'fastify'
+import type { CacheEntry, Lease } from '../store/cache-store.js'
+
+const CACHE_NAME = 'cache-service'
+
+/**
+ * `hit; ttl=<seconds of freshness left>`, negative for an entry served stale (RFC 9211's way of saying so), with
+ * `detail=stale` for readers that do not do the arithmetic; `fwd=miss` when there was nothing to serve.
+ */
+export function setCacheStatus (reply: FastifyReply, entry: CacheEntry | undefined): void {
+  if (entry === undefined) {
+    reply.header('cache-status', `${CACHE_NAME}; fwd=miss`)
+    return
+  }
+  const ttl = Math.floor(entry.ttlMs / 1000)
+  reply.header('cache-status', `${CACHE_NAME}; hit; ttl=${ttl}${entry.ttlMs > 0 ? '' : '; detail=stale'}`)
+  if (entry.ageMs !== undefined) reply.header('age', Math.floor(entry.ageMs / 1000))
+}
+
+/** `granted; ttl=<seconds>` with the token in Cache-Lease-Token, or `held; ttl=<seconds left>`. */
+export function setLease (reply: FastifyReply, lease: Lease | undefined): void {
+  if (lease === undefined) return
+  reply.header('cache-lease', `${lease.state}; ttl=${Math.ceil(lease.ttlMs / 1000)}`)
+  if (lease.state === 'granted') reply.header('cache-lease-token', lease.token)
+}

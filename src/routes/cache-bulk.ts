@@ -1,0 +1,159 @@
+// The /cache-bulk operations: read, write or delete many cache entries in one request, each key with its own
+// outcome. Each key is handled exactly as its one-by-one request would be (isolation, scopes, preconditions, tags),
+// and the store's commands for all keys leave in one tick, which ioredis's auto-pipelining sends as one round trip
+// per Redis node. Nothing spans keys: a bulk write is not a transaction.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { authenticatedCaller } from '../auth/caller.js'
+import { PayloadTooLargeError } from '../errors.js'
+import { entityTagOf } from '../http/entity-tag.js'
+import { requireMediaType } from '../http/media-type.js'
+import {
+  BulkDeleteResultSchema, bulkKeysSchema, bulkPutSchema, BulkPutResultSchema, BulkReadSchema
+} from '../schemas/cache-bulk.js'
+import { StoreFullError, StoreUnavailableError } from '../store/types.js'
+import { DEFAULT_CONTENT_TYPE } from './cache.js'
+import { storeKeyOf, type KeyIsolation } from './cache-namespace.js'
+
+export interface CacheBulkRoutesOptions {
+  defaultTtlSeconds: number
+  maxTtlSeconds: number
+  maxValueBytes: number
+  /** Keys (or entries) one bulk request may name. */
+  bulkMaxKeys: number
+  keyIsolation: KeyIsolation
+}
+
+/** A JSON-escaped key takes at most six characters per byte (\u00XX), and its object some punctuation. */
+const KEY_BYTES_IN_JSON = 512 * 6 + 64
+
+export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = async (app, options) => {
+  const storeKey = storeKeyOf(options.keyIsolation)
+  const limits = { maxKeys: options.bulkMaxKeys, maxTtlSeconds: options.maxTtlSeconds }
+  const keysBodyLimit = options.bulkMaxKeys * KEY_BYTES_IN_JSON + 1024
+  // Room for a few of the largest values, base64 taking 4 characters for every 3 bytes, or many small ones.
+  const putBodyLimit = 4 * options.maxValueBytes + options.bulkMaxKeys * (KEY_BYTES_IN_JSON + 1024)
+  // Only JSON: a text/plain body is refused unread with 415 rather than parsed as a string and refused with 400.
+  app.addHook('preParsing', requireMediaType('application/json'))
+  const errors = ['CS_VALIDATION', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE'] as const
+
+  app.post('/get', {
+    bodyLimit: keysBodyLimit,
+    schema: {
+      summary: 'Read many cached values at once',
+      description: 'Answers every key, in the order asked, with its value (base64) or `found: false`.',
+      tags: ['cache'],
+      operationId: 'getCacheEntries',
+      body: bulkKeysSchema(limits),
+      response: { 200: BulkReadSchema }
+    },
+    config: {
+      scope: 'cache:read',
+      openapi: { responses: { 200: { description: 'One outcome per key' } }, errors }
+    }
+  }, async (request) => {
+    const caller = authenticatedCaller(request)
+    const { keys } = request.body
+    // A read changes nothing, so a failure of any key fails the request, which the caller may simply retry.
+    const found = await Promise.all(keys.map(async (key) => (await app.cacheStore.get(storeKey(caller, key))).entry))
+    return {
+      entries: keys.map((key, i) => {
+        const entry = found[i]
+        app.metrics.cacheLookups.inc({ result: entry === undefined ? 'miss' : 'hit' })
+        if (entry === undefined) return { key, found: false }
+        const { value, contentType, etag, ttlMs } = entry
+        // A stale entry is served, as GET serves it, with no freshness left.
+        return { key, found: true, value: value.toString('base64'), contentType, etag, ttlSeconds: whole(ttlMs) }
+      })
+    }
+  })
+
+  app.post('/put', {
+    bodyLimit: putBodyLimit,
+    schema: {
+      summary: 'Store many values at once, each with its own TTL, media type, tags and preconditions',
+      description: 'Each entry is written, or refused by its own preconditions, independently of the others. ' +
+        'A value over the size limit refuses the whole request before anything is written.',
+      tags: ['cache'],
+      operationId: 'putCacheEntries',
+      body: bulkPutSchema(limits),
+      response: { 200: BulkPutResultSchema }
+    },
+    config: {
+      scope: 'cache:write',
+      openapi: {
+        responses: { 200: { description: 'One outcome per entry' } },
+        errors: [...errors, 'CS_STORE_FULL']
+      }
+    }
+  }, async (request) => {
+    const caller = authenticatedCaller(request)
+    const writes = request.body.entries.map((entry, index) => {
+      const value = Buffer.from(entry.value, 'base64')
+      if (value.length > options.maxValueBytes) {
+        throw new PayloadTooLargeError(`entries[${index}]: values are limited to ${options.maxValueBytes} bytes`)
+      }
+      const contentType = entry.contentType ?? DEFAULT_CONTENT_TYPE
+      return { key: entry.key, value, contentType, etag: entityTagOf(contentType, value), entry }
+    })
+    const settled = await Promise.allSettled(writes.map(async ({ key, value, contentType, etag, entry }) =>
+      await app.cacheStore.put(storeKey(caller, key), {
+        value,
+        contentType,
+        etag,
+        ttlSeconds: entry.ttlSeconds ?? options.defaultTtlSeconds,
+        staleSeconds: entry.staleSeconds ?? 0,
+        tags: (entry.tags ?? []).map((tag) => storeKey(caller, tag))
+      }, { ifMatch: entry.ifMatch, ifNoneMatch: entry.ifNoneMatch })))
+    return {
+      results: outcomesOf(settled).map((outcome, i) => {
+        const { key, etag } = writes[i]!
+        if (outcome === 'created' || outcome === 'replaced') return { key, outcome, etag }
+        // A bulk write names no lease, so none can be lost.
+        return { key, outcome: outcome === 'lease-lost' ? 'precondition-failed' : outcome }
+      })
+    }
+  })
+
+  app.post('/delete', {
+    bodyLimit: keysBodyLimit,
+    schema: {
+      summary: 'Remove many cached values at once',
+      tags: ['cache'],
+      operationId: 'deleteCacheEntries',
+      body: bulkKeysSchema(limits),
+      response: { 200: BulkDeleteResultSchema }
+    },
+    config: {
+      scope: 'cache:write',
+      openapi: { responses: { 200: { description: 'One outcome per key' } }, errors }
+    }
+  }, async (request) => {
+    const caller = authenticatedCaller(request)
+    const { keys } = request.body
+    const settled = await Promise.allSettled(keys.map(async (key) =>
+      await app.cacheStore.delete(storeKey(caller, key), {})))
+    return { results: outcomesOf(settled).map((outcome, i) => ({ key: keys[i]!, outcome: outcome as DeleteOutcome })) }
+  })
+}
+
+type DeleteOutcome = 'deleted' | 'not-found' | 'store-unavailable'
+
+/**
+ * Each key's outcome. A store failure is that key's outcome while other keys went through, so that the caller learns
+ * exactly what was written; when every key failed, the request fails as a one-by-one request would (503 or 507).
+ */
+function outcomesOf<T extends string> (settled: Array<PromiseSettledResult<T>>)
+  : Array<T | 'store-unavailable' | 'store-full'> {
+  if (settled.every((result) => result.status === 'rejected')) throw (settled[0] as PromiseRejectedResult).reason
+  return settled.map((result) => {
+    if (result.status === 'fulfilled') return result.value
+    if (result.reason instanceof StoreFullError) return 'store-full'
+    if (result.reason instanceof StoreUnavailableError) return 'store-unavailable'
+    throw result.reason
+  })
+}
+
+/** Rounded down, as Cache-Control's max-age is, so that no caller believes an entry outlives its Redis key. */
+function whole (ms: number): number {
+  return Math.max(0, Math.floor(ms / 1000))
+}

@@ -1,0 +1,73 @@
+// zod schemas of the /cache-bulk routes: many keys in one request, each with its own outcome. Values travel as
+// base64 in JSON, which every client generator handles; the key and tag rules are those of one-by-one requests.
+import { z } from 'zod'
+import { CacheKeySchema, CacheTagsSchema } from './cache.js'
+import { EntityTagListHeaderSchema } from './conditional.js'
+
+export interface BulkLimits {
+  maxKeys: number
+  maxTtlSeconds: number
+}
+
+/** A list of keys, each named once: two outcomes for one key would say nothing a caller could act on. */
+function keyList (maxKeys: number) {
+  return z.array(CacheKeySchema).min(1).max(maxKeys, { error: `must list at most ${maxKeys} keys` })
+    .refine((keys) => new Set(keys).size === keys.length, { error: 'must not name a key twice' })
+}
+
+export function bulkKeysSchema ({ maxKeys }: BulkLimits) {
+  return z.strictObject({ keys: keyList(maxKeys).describe(`The keys, 1 to ${maxKeys}, each once`) })
+}
+
+export function bulkPutSchema ({ maxKeys, maxTtlSeconds }: BulkLimits) {
+  const BulkPutEntrySchema = z.strictObject({
+    key: CacheKeySchema,
+    value: z.base64().describe('The value\'s bytes, base64-encoded (RFC 4648 §4, with padding)'),
+    contentType: z.string().min(1).max(256).optional()
+      .describe('The value\'s media type; application/octet-stream when absent'),
+    ttlSeconds: z.int().min(1).max(maxTtlSeconds, { error: `must be at most ${maxTtlSeconds}` }).optional()
+      .describe('Seconds until the entry expires; the configured default applies when absent'),
+    staleSeconds: z.int().min(1).max(maxTtlSeconds, { error: `must be at most ${maxTtlSeconds}` }).optional()
+      .describe('Seconds after the TTL during which the entry may still be served, marked stale (as ?stale= on PUT)'),
+    tags: CacheTagsSchema.optional().describe('Tags for the entry, as in Cache-Tag'),
+    ifMatch: EntityTagListHeaderSchema.optional().describe('As the If-Match header, for this entry alone'),
+    ifNoneMatch: EntityTagListHeaderSchema.optional().describe('As the If-None-Match header, for this entry alone')
+  })
+  return z.strictObject({
+    entries: z.array(BulkPutEntrySchema).min(1).max(maxKeys, { error: `must list at most ${maxKeys} entries` })
+      .refine((entries) => new Set(entries.map(({ key }) => key)).size === entries.length, {
+        error: 'must not name a key twice'
+      })
+      .describe(`The entries to write, 1 to ${maxKeys}, each key once`)
+  })
+}
+
+export const BulkReadSchema = z.object({
+  entries: z.array(z.object({
+    key: z.string(),
+    found: z.boolean().describe('false when there is no entry for the key; the other fields are then absent'),
+    value: z.string().optional().describe('The stored bytes, base64-encoded'),
+    contentType: z.string().optional(),
+    etag: z.string().optional().describe('The strong entity tag, as GET answers it in ETag'),
+    ttlSeconds: z.int().optional().describe('Whole seconds until the entry expires, rounded down')
+  })).describe('One outcome per key, in the order of the request')
+}).meta({ id: 'BulkRead' })
+
+/** What a key's write or delete came to; a store failure is that key's alone when others succeeded. */
+const FAILED = ['store-unavailable', 'store-full'] as const
+
+export const BulkPutResultSchema = z.object({
+  results: z.array(z.object({
+    key: z.string(),
+    outcome: z.enum(['created', 'replaced', 'precondition-failed', ...FAILED])
+      .describe('created or replaced: stored; the rest: not stored, and why'),
+    etag: z.string().optional().describe('The stored entry\'s entity tag, when it was stored')
+  })).describe('One outcome per entry, in the order of the request')
+}).meta({ id: 'BulkPutResult' })
+
+export const BulkDeleteResultSchema = z.object({
+  results: z.array(z.object({
+    key: z.string(),
+    outcome: z.enum(['deleted', 'not-found', 'store-unavailable'])
+  })).describe('One outcome per key, in the order of the request')
+}).meta({ id: 'BulkDeleteResult' })

@@ -1,0 +1,29 @@
+// zod schemas of the lease and stale-while-revalidate headers of /cache/:key: Cache-Lease and Prefer on GET,
+// Cache-Lease-Token and ?stale= on PUT. The lease bounds are configuration, so the schemas are made per app.
+import { z } from 'zod'
+
+/** `Cache-Lease: acquire`, or `acquire; ttl=<seconds>` up to the configured cap. */
+export function cacheLeaseRequestSchema (defaultTtlSeconds: number, maxTtlSeconds: number) {
+  return z.string()
+    .regex(/^\s*acquire\s*(?:;\s*ttl=[1-9]\d{0,9}\s*)?$/i, { error: 'must be acquire, or acquire; ttl=<seconds>' })
+    .transform((value) => Number(/ttl=(\d+)/i.exec(value)?.[1] ?? defaultTtlSeconds))
+    .pipe(z.number().max(maxTtlSeconds, { error: `a lease lasts at most ${maxTtlSeconds} seconds` }))
+    .describe('On a miss or a stale entry, ask for the lease that makes this caller the one to compute the value ' +
+      `(for ttl seconds, ${defaultTtlSeconds} by default); the answer's Cache-Lease says whether it was granted`)
+}
+
+/**
+ * RFC 7240 `Prefer: wait=<seconds>`, among other preferences: the seconds, or undefined. A preference the service
+ * does not understand is ignored, as the RFC asks, never refused.
+ */
+export const PreferSchema = z.string()
+  .transform((value) => {
+    const wait = /(?:^|,)\s*wait\s*=\s*"?(\d{1,6})"?\s*(?:;[^,]*)?(?:,|$)/i.exec(value)?.[1]
+    return wait === undefined ? undefined : Number(wait)
+  })
+  .describe('`wait=<seconds>`: on a miss while another caller holds the lease, wait up to this long ' +
+    '(and no longer than the lease) for its value instead of answering 404 at once')
+
+export const CacheLeaseTokenSchema = z.string()
+  .regex(/^[A-Za-z0-9_-]{22}$/, { error: 'must be a lease token as GET gave it' })
+  .describe('The token of the lease this value was computed under: it is stored only while that lease is current')

@@ -1,0 +1,36 @@
+// A read that may wait: when another caller holds the lease on a missing value, wait (up to a bound) for that
+// caller's write instead of computing the value again. Written once over the port, for every store.
+import type { CacheLookup, CacheStore } from './cache-store.js'
+
+export interface LeaseLookupOptions {
+  /** Take a lease of this lifetime on a miss or stale entry when none is held. */
+  lease?: { ttlMs: number } | undefined
+  /** How long the caller is willing to wait for a held lease's value; 0 not at all. */
+  waitMs: number
+}
+
+export async function lookupWithLease (store: CacheStore, key: string, { lease, waitMs }: LeaseLookupOptions)
+  : Promise<CacheLookup & { waited: boolean }> {
+  const found = await store.get(key, lease)
+  if (!awaitsValue(found) || waitMs <= 0) return { ...found, waited: false }
+
+  const wait = store.waitForLease(key, Math.min(waitMs, found.lease!.ttlMs))
+  try {
+    // A lease that ended between the first read and the start of the wait was announced to nobody: read again, once
+    // the store listens (or the wait is over anyway), so that no end falls between this read and the listening.
+    await Promise.race([wait.listening, wait.ended])
+    const again = await store.get(key, lease)
+    if (!awaitsValue(again)) return { ...again, waited: true }
+    await wait.ended
+    // Whatever ended the wait (the value, a delete, the lease running out, the time), the answer is what is there now;
+    // a lease that ran out unused may be granted to this caller.
+    return { ...await store.get(key, lease), waited: true }
+  } finally {
+    wait.cancel()
+  }
+}
+
+/** A miss while somebody else computes the value. */
+function awaitsValue ({ entry, lease }: CacheLookup): boolean {
+  return entry === undefined && lease?.state === 'held'
+}

@@ -1,0 +1,66 @@
+// The three stores a contract runs against: the embedded memory store, one redis-server, and a cluster of three
+// masters. Each gives an app factory and a way to count the records an app keeps under a part of its key prefix.
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import type { AppFactory } from '../contract/cache-contract.js'
+import { buildTestApp } from './app.js'
+import { startCluster } from './redis-cluster.js'
+import { startRedis, type RedisServer } from './redis-server.js'
+
+export interface StoreUnderTest {
+  makeApp: AppFactory
+  /** How many keys an app's store holds whose names start with its KEY_PREFIX and then `kind` ('tag:', say). */
+  countKeys (app: FastifyInstance, kind: string): Promise<number>
+  /** Whether two apps can share one store (every store but the memory one, which lives in its app's process). */
+  shared: boolean
+}
+
+export const STORES = ['memory', 'redis', 'cluster'] as const
+
+/**
+ * The contracts race hundreds of injected requests at once, which can hold the event loop for over a second on a busy
+ * machine (a CI run with coverage): load shedding would refuse them, and the command timeout would fire before the
+ * loop reads replies that have long arrived (seen: every read of one cluster node failing with "Command timed out").
+ * What the contracts test is the stores' semantics, so neither may interfere; test/redis/ tests both.
+ */
+const UNHURRIED = { MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '30000' }
+
+/** Starts what the store needs for the test `t`; each app it builds has a KEY_PREFIX of its own. */
+export async function storeUnderTest (t: Test, store: typeof STORES[number]): Promise<StoreUnderTest> {
+  if (store === 'memory') {
+    return {
+      makeApp: async (t, env = {}) => await buildTestApp(t, { env: { ...UNHURRIED, ...env } }),
+      countKeys: async () => { throw new Error('the memory store keeps no keys to count') },
+      shared: false
+    }
+  }
+  const prefixes = new WeakMap<FastifyInstance, string>()
+  let servers: RedisServer[]
+  let env: Record<string, string>
+  if (store === 'redis') {
+    const redis = await startRedis(t)
+    servers = [redis]
+    env = { REDIS_URL: redis.url }
+  } else {
+    const cluster = await startCluster(t)
+    servers = cluster.nodes
+    env = { REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: cluster.seeds }
+  }
+  const admins = servers.map((server) => server.admin())
+  let apps = 0
+  return {
+    // A KEY_PREFIX in `extra` makes a replica of an earlier app: another instance on the same keys.
+    makeApp: async (t, extra = {}) => {
+      const prefix = extra.KEY_PREFIX ?? `app-${++apps}:`
+      const app = await buildTestApp(t, { env: { ...UNHURRIED, ...env, KEY_PREFIX: prefix, ...extra } })
+      prefixes.set(app, prefix)
+      return app
+    },
+    countKeys: async (app, kind) => {
+      const counts = await Promise.all(admins.map(async (admin) =>
+        (await admin.keys(`${prefixes.get(app)!}${kind}*`)).length))
+      return counts.reduce((a, b) => a + b, 0)
+    },
+    shared: true
+  }
+}
