@@ -1,5 +1,6 @@
 // The processes a benchmark run measures, each on its own free loopback port: a private redis-server, the
-// service's production build (node dist/server.js), and the bare Fastify ceiling. Stopped when the run ends.
+// service's production build (node dist/server.js), the bare Fastify ceiling and the bare Redis proxy. Stopped
+// when the run ends.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 const CEILING = fileURLToPath(new URL('./ceiling.js', import.meta.url))
+const PROXY = fileURLToPath(new URL('./proxy.js', import.meta.url))
 
 export async function freePort () {
   const server = createServer().listen(0, '127.0.0.1')
@@ -41,7 +43,7 @@ export async function startRedis () {
   let output = ''
   child.stdout.on('data', (chunk) => { output += chunk })
   await until(() => output.includes('Ready to accept connections'), 'redis-server')
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') }
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => child.kill('SIGKILL') }
 }
 
 /**
@@ -73,9 +75,21 @@ export function rssMiB (pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 }
 
-export async function startCeiling () {
+/** The bare Fastify route answering a constant 1 KiB (ceiling.js); with the service's response headers if asked. */
+export async function startCeiling ({ serviceHeaders = false } = {}) {
+  return await startReference(CEILING, ...(serviceHeaders ? ['--headers'] : []))
+}
+
+/** The bare Fastify + ioredis GET proxy (proxy.js), on the given Redis. */
+export async function startProxy (redisUrl) {
+  return await startReference(PROXY, redisUrl)
+}
+
+async function startReference (script, ...args) {
   const port = await freePort()
-  const child = spawn(process.execPath, [CEILING, String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const child = spawn(process.execPath, [script, String(port), ...args], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc']
+  })
   await once(child, 'message')
   return { base: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stop(child) }
 }
@@ -87,20 +101,29 @@ async function stop (child) {
   await exited
 }
 
-/** Samples a process's resident memory every 100 ms while `work` runs; resolves with the work's result and the peak. */
-export async function withPeakRss (pid, work) {
+/**
+ * Samples a process's resident memory every 100 ms while `work` runs, and reads the CPU time it used meanwhile;
+ * resolves with the work's result, the peak and the CPU seconds.
+ */
+export async function withProcessUsage (pid, work) {
   let peak = 0
-  const sample = () => {
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
-    peak = Math.max(peak, kb * 1024)
-  }
+  const sample = () => { peak = Math.max(peak, rssMiB(pid)) }
   const timer = setInterval(sample, 100)
   try {
     sample()
+    const cpuBefore = cpuSeconds(pid)
     const result = await work()
+    const cpuAfter = cpuSeconds(pid)
     sample()
-    return { ...result, peakRssMiB: peak / 1024 / 1024 }
+    return { ...result, peakRssMiB: peak, cpuSeconds: cpuAfter - cpuBefore }
   } finally {
     clearInterval(timer)
   }
+}
+
+/** User and system CPU time of a process so far: /proc/<pid>/stat counts it in ticks of 1/100 s (USER_HZ). */
+function cpuSeconds (pid) {
+  // The command name, in parentheses, may hold spaces; the fields after it are fixed.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
