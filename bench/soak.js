@@ -26,12 +26,24 @@ try {
     })
     sessions.push((await created.json()).id)
   }
-  // Reads and writes of many keys, with TTLs short enough that entries keep expiring and being written anew.
+  // Reads and writes of many keys, with TTLs short enough that entries keep expiring and being written anew; the
+  // writes carry tags, which invalidations and expiry must both clean up, and bulk reads fetch the hot keys.
   const requests = [
     ...Array.from({ length: 20 }, (_, i) => ({ path: `/cache/hot-${i}`, weight: 5 })),
     ...Array.from({ length: 20 }, (_, i) => ({
-      method: 'PUT', path: `/cache/churn-${i}?ttl=5`, body: { char: 'c', bytes: 2048 }, weight: 2
+      method: 'PUT',
+      path: `/cache/churn-${i}?ttl=5`,
+      headers: { 'Cache-Tag': `churn-${i % 4}, soak` },
+      body: { char: 'c', bytes: 2048 },
+      weight: 2
     })),
+    ...Array.from({ length: 4 }, (_, i) => ({ method: 'DELETE', path: `/cache?tag=churn-${i}` })),
+    {
+      method: 'POST',
+      path: '/cache-bulk/get',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ keys: Array.from({ length: 20 }, (_, i) => `hot-${i}`) })
+    },
     ...sessions.map((id) => ({ path: `/sessions/${id}`, weight: 2 })),
     ...sessions.map((id) => ({
       method: 'PATCH',
@@ -51,7 +63,8 @@ try {
       rssMiB: rssMiB(service.pid),
       loopP99Ms: gauge('nodejs_eventloop_lag_p99_seconds') * 1000,
       loopMaxMs: gauge('nodejs_eventloop_lag_max_seconds') * 1000,
-      redisConnections: clients.length
+      redisConnections: clients.length,
+      redisKeys: await admin.dbsize()
     })
   }
   const started = Date.now()
@@ -62,6 +75,10 @@ try {
   })
   clearInterval(timer)
   await sample()
+  // The churned entries live 5 s; once they are gone, so must be every tag record that named them. (KEYS is fine
+  // on this private Redis; the service itself never scans.)
+  await new Promise((resolve) => setTimeout(resolve, 6000))
+  const tagRecordsLeft = (await admin.keys('cache-service:tag:*')).length
 
   const afterWarmUp = samples.filter(({ atS }) => atS >= WARM_UP_S)
   const third = Math.max(1, Math.floor(afterWarmUp.length / 3))
@@ -71,11 +88,11 @@ try {
   const connections = new Set(samples.map(({ redisConnections }) => redisConnections))
   const loopP99 = afterWarmUp.map(({ loopP99Ms }) => loopP99Ms).sort((a, b) => a - b)
 
-  console.log('| at s | RSS MiB | loop p99 ms | loop max ms | Redis connections |')
-  console.log('|---:|---:|---:|---:|---:|')
+  console.log('| at s | RSS MiB | loop p99 ms | loop max ms | Redis connections | Redis keys |')
+  console.log('|---:|---:|---:|---:|---:|---:|')
   for (const s of samples.filter((_, i) => i % 6 === 0 || i === samples.length - 1)) {
     console.log(`| ${s.atS} | ${s.rssMiB.toFixed(0)} | ${s.loopP99Ms.toFixed(1)} | ${s.loopMaxMs.toFixed(1)} | ` +
-      `${s.redisConnections} |`)
+      `${s.redisConnections} | ${s.redisKeys} |`)
   }
   console.log()
   console.log(`${SECONDS} s at ${load.requestsPerSecond.toFixed(0)} req/s (${CONNECTIONS} connections): ` +
@@ -84,11 +101,13 @@ try {
   console.log(`RSS after warm-up: peak ${early.toFixed(0)} MiB in the first third, ${late.toFixed(0)} MiB ` +
     `in the last (bound: +${RSS_GROWTH_MIB} MiB); event-loop p99 median ${medianLoopP99} ms`)
   console.log(`Redis connections of the service: ${[...connections].join(', ')}`)
+  console.log(`Tag records left 6 s after the load, when every tagged entry has expired: ${tagRecordsLeft}`)
 
   const failures = [
     ...(load.unexpected > 0 ? [`${load.unexpected} requests failed`] : []),
     ...(late > early + RSS_GROWTH_MIB ? [`RSS grew from ${early.toFixed(0)} to ${late.toFixed(0)} MiB`] : []),
-    ...(connections.size !== 1 ? [`the Redis connection count changed: ${[...connections].join(', ')}`] : [])
+    ...(connections.size !== 1 ? [`the Redis connection count changed: ${[...connections].join(', ')}`] : []),
+    ...(tagRecordsLeft > 0 ? [`${tagRecordsLeft} tag records outlived their entries`] : [])
   ]
   for (const failure of failures) console.log(`FAILED: ${failure}`)
   if (failures.length === 0) console.log('soak passed')
