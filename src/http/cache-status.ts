@@ -19,6 +19,14 @@ export function setCacheStatus (reply: FastifyReply, entry: CacheEntry | undefin
   if (entry.ageMs !== undefined) reply.header('age', Math.floor(entry.ageMs / 1000))
 }
 
+/**
+ * Whole seconds an entry stays fresh, rounded down and never below 0: Cache-Control's max-age and a bulk read's
+ * ttlSeconds, so that no caller believes an entry outlives its Redis key.
+ */
+export function freshSeconds (ttlMs: number): number {
+  return Math.max(0, Math.floor(ttlMs / 1000))
+}
+
 /** `granted; ttl=<seconds>` with the token in Cache-Lease-Token, or `held; ttl=<seconds left>`. */
 export function setLease (reply: FastifyReply, lease: Lease | undefined): void {
   if (lease === undefined) return

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { authenticatedCaller } from '../auth/caller.js'
 import { PayloadTooLargeError } from '../errors.js'
+import { freshSeconds } from '../http/cache-status.js'
 import { entityTagOf } from '../http/entity-tag.js'
 import { requireMediaType } from '../http/media-type.js'
 import {
@@ -12,7 +13,7 @@ import {
 } from '../schemas/cache-bulk.js'
 import { StoreFullError, StoreUnavailableError } from '../store/types.js'
 import { DEFAULT_CONTENT_TYPE } from './cache.js'
-import { storeKeyOf, type KeyIsolation } from './cache-namespace.js'
+import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
 
 export interface CacheBulkRoutesOptions {
   defaultTtlSeconds: number
@@ -27,7 +28,7 @@ export interface CacheBulkRoutesOptions {
 const KEY_BYTES_IN_JSON = 512 * 6 + 64
 
 export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = async (app, options) => {
-  const storeKey = storeKeyOf(options.keyIsolation)
+  const storeNames = storeNamesOf(options.keyIsolation)
   const limits = { maxKeys: options.bulkMaxKeys, maxTtlSeconds: options.maxTtlSeconds }
   const keysBodyLimit = options.bulkMaxKeys * KEY_BYTES_IN_JSON + 1024
   // Room for a few of the largest values, base64 taking 4 characters for every 3 bytes, or many small ones.
@@ -51,10 +52,10 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
       openapi: { responses: { 200: { description: 'One outcome per key' } }, errors }
     }
   }, async (request) => {
-    const caller = authenticatedCaller(request)
+    const storeName = storeNames(authenticatedCaller(request))
     const { keys } = request.body
     // A read changes nothing, so a failure of any key fails the request, which the caller may simply retry.
-    const found = await Promise.all(keys.map(async (key) => (await app.cacheStore.get(storeKey(caller, key))).entry))
+    const found = await Promise.all(keys.map(async (key) => (await app.cacheStore.get(storeName(key))).entry))
     return {
       entries: keys.map((key, i) => {
         const entry = found[i]
@@ -62,7 +63,7 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
         if (entry === undefined) return { key, found: false }
         const { value, contentType, etag, ttlMs } = entry
         // A stale entry is served, as GET serves it, with no freshness left.
-        return { key, found: true, value: value.toString('base64'), contentType, etag, ttlSeconds: whole(ttlMs) }
+        return { key, found: true, value: value.toString('base64'), contentType, etag, ttlSeconds: freshSeconds(ttlMs) }
       })
     }
   })
@@ -86,7 +87,7 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
       }
     }
   }, async (request) => {
-    const caller = authenticatedCaller(request)
+    const storeName = storeNames(authenticatedCaller(request))
     const writes = request.body.entries.map((entry, index) => {
       const value = Buffer.from(entry.value, 'base64')
       if (value.length > options.maxValueBytes) {
@@ -96,13 +97,13 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
       return { key: entry.key, value, contentType, etag: entityTagOf(contentType, value), entry }
     })
     const settled = await Promise.allSettled(writes.map(async ({ key, value, contentType, etag, entry }) =>
-      await app.cacheStore.put(storeKey(caller, key), {
+      await app.cacheStore.put(storeName(key), {
         value,
         contentType,
         etag,
         ttlSeconds: entry.ttlSeconds ?? options.defaultTtlSeconds,
         staleSeconds: entry.staleSeconds ?? 0,
-        tags: (entry.tags ?? []).map((tag) => storeKey(caller, tag))
+        tags: (entry.tags ?? []).map(storeName)
       }, { ifMatch: entry.ifMatch, ifNoneMatch: entry.ifNoneMatch })))
     return {
       results: outcomesOf(settled).map((outcome, i) => {
@@ -128,10 +129,9 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
       openapi: { responses: { 200: { description: 'One outcome per key' } }, errors }
     }
   }, async (request) => {
-    const caller = authenticatedCaller(request)
+    const storeName = storeNames(authenticatedCaller(request))
     const { keys } = request.body
-    const settled = await Promise.allSettled(keys.map(async (key) =>
-      await app.cacheStore.delete(storeKey(caller, key), {})))
+    const settled = await Promise.allSettled(keys.map(async (key) => await app.cacheStore.delete(storeName(key), {})))
     return { results: outcomesOf(settled).map((outcome, i) => ({ key: keys[i]!, outcome: outcome as DeleteOutcome })) }
   })
 }
@@ -151,9 +151,4 @@ function outcomesOf<T extends string> (settled: Array<PromiseSettledResult<T>>)
     if (result.reason instanceof StoreUnavailableError) return 'store-unavailable'
     throw result.reason
   })
-}
-
-/** Rounded down, as Cache-Control's max-age is, so that no caller believes an entry outlives its Redis key. */
-function whole (ms: number): number {
-  return Math.max(0, Math.floor(ms / 1000))
 }

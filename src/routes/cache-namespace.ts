@@ -5,11 +5,22 @@ import type { Caller } from '../auth/caller.js'
 
 export type KeyIsolation = 'none' | 'caller'
 
-/** The store's name for a caller's key or tag. */
-export type StoreKeyOf = (caller: Caller, name: string) => string
+/** The store's name for one of a caller's keys or tags. */
+export type StoreName = (name: string) => string
 
-export function storeKeyOf (isolation: KeyIsolation): StoreKeyOf {
-  if (isolation === 'none') return (_caller, name) => name
-  // A fixed-length hash of the caller's id, so that no caller id and key can spell another caller's namespace.
-  return (caller, name) => `${createHash('sha256').update(caller.id).digest('hex').slice(0, 32)}/${name}`
+/**
+ * The naming of one caller's keys and tags, taken once per request: a bulk request or a tagged write names many,
+ * and the caller's namespace is the same for all of them.
+ */
+export type StoreNamesOf = (caller: Caller) => StoreName
+
+const unchanged: StoreName = (name) => name
+
+export function storeNamesOf (isolation: KeyIsolation): StoreNamesOf {
+  if (isolation === 'none') return () => unchanged
+  return (caller) => {
+    // A fixed-length hash of the caller's id, so that no caller id and key can spell another caller's namespace.
+    const namespace = createHash('sha256').update(caller.id).digest('hex').slice(0, 32)
+    return (name) => `${namespace}/${name}`
+  }
 }

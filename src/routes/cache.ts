@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { authenticatedCaller } from '../auth/caller.js'
 import { NotFoundError, PreconditionFailedError } from '../errors.js'
-import { setCacheStatus, setLease } from '../http/cache-status.js'
+import { freshSeconds, setCacheStatus, setLease } from '../http/cache-status.js'
 import { preconditionsOf } from '../http/conditional.js'
 import { entityTagOf } from '../http/entity-tag.js'
 import type { HeaderName } from '../openapi/responses.js'
@@ -13,7 +13,7 @@ import { CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema } from '..
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import { lookupWithLease } from '../store/lease-lookup.js'
 import { evaluatePreconditions } from '../store/preconditions.js'
-import { storeKeyOf, type KeyIsolation } from './cache-namespace.js'
+import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
 
 export interface CacheRoutesOptions {
   defaultTtlSeconds: number
@@ -34,7 +34,7 @@ const preconditionFailed = () => new PreconditionFailedError('The entry does not
 const leaseLost = () => new PreconditionFailedError('The lease is no longer current; nothing was stored')
 
 export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app, limits) => {
-  const storeKey = storeKeyOf(limits.keyIsolation)
+  const storeNames = storeNamesOf(limits.keyIsolation)
   const PutHeadersSchema = ConditionalHeadersSchema.extend({
     'cache-tag': CacheTagHeaderSchema.optional(),
     'cache-lease-token': CacheLeaseTokenSchema.optional()
@@ -83,7 +83,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       const { 'cache-lease': leaseSeconds, prefer: waitSeconds } = request.headers
       const waitMs = Math.min(waitSeconds ?? 0, limits.leaseMaxTtlSeconds) * 1000
       const { entry, lease, waited } = await lookupWithLease(app.cacheStore,
-        storeKey(authenticatedCaller(request), request.params.key),
+        storeNames(authenticatedCaller(request))(request.params.key),
         { lease: leaseSeconds === undefined ? undefined : { ttlMs: leaseSeconds * 1000 }, waitMs })
       app.metrics.cacheLookups.inc({ result: entry === undefined ? 'miss' : entry.ttlMs > 0 ? 'hit' : 'stale' })
       setCacheStatus(reply, entry)
@@ -91,8 +91,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       if (waited) reply.header('preference-applied', `wait=${waitMs / 1000}`)
       if (entry === undefined) throw notFound()
 
-      // Rounded down, so a downstream cache never believes the entry outlives its Redis key.
-      reply.header('etag', entry.etag).header('cache-control', `max-age=${Math.max(0, Math.floor(entry.ttlMs / 1000))}`)
+      reply.header('etag', entry.etag).header('cache-control', `max-age=${freshSeconds(entry.ttlMs)}`)
       const outcome = evaluatePreconditions(entry.etag, preconditionsOf(request.headers))
       if (outcome === 'fail-if-none-match') return reply.code(304).send()
       if (outcome === 'fail-if-match') throw preconditionFailed()
@@ -132,14 +131,14 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     const value = (request.body as Buffer | undefined) ?? Buffer.alloc(0)
     const contentType = request.headers['content-type'] ?? DEFAULT_CONTENT_TYPE
     const etag = entityTagOf(contentType, value)
-    const caller = authenticatedCaller(request)
-    const result = await app.cacheStore.put(storeKey(caller, request.params.key), {
+    const storeName = storeNames(authenticatedCaller(request))
+    const result = await app.cacheStore.put(storeName(request.params.key), {
       value,
       contentType,
       etag,
       ttlSeconds: request.query.ttl ?? limits.defaultTtlSeconds,
       staleSeconds: request.query.stale ?? 0,
-      tags: (request.headers['cache-tag'] ?? []).map((tag) => storeKey(caller, tag)),
+      tags: (request.headers['cache-tag'] ?? []).map(storeName),
       leaseToken: request.headers['cache-lease-token']
     }, preconditionsOf(request.headers))
 
@@ -165,7 +164,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       }
     }
   }, async (request, reply) => {
-    const key = storeKey(authenticatedCaller(request), request.params.key)
+    const key = storeNames(authenticatedCaller(request))(request.params.key)
     const result = await app.cacheStore.delete(key, preconditionsOf(request.headers))
     if (result === 'not-found') throw notFound()
     if (result === 'precondition-failed') throw preconditionFailed()
@@ -191,7 +190,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       }
     }
   }, async (request) => {
-    const removed = await app.cacheStore.invalidateTag(storeKey(authenticatedCaller(request), request.query.tag))
+    const removed = await app.cacheStore.invalidateTag(storeNames(authenticatedCaller(request))(request.query.tag))
     return { removed }
   })
 }
