@@ -2,6 +2,7 @@
 // Redis adapter. It lives in one process and forgets everything on restart, which is what a newcomer's first run
 // needs. Every method completes without awaiting, so each is as atomic as its Lua twin.
 import { randomBytes } from 'node:crypto'
+import { setImmediate } from 'node:timers/promises'
 import type { CacheLookup, CachePut, CacheStore, PutResult } from './cache-store.js'
 import { ExpiringMap } from './expiring-map.js'
 import { LeaseWaiters, type LeaseWait } from './lease-waiters.js'
@@ -9,6 +10,9 @@ import { conditionalDelete } from './memory-conditional-delete.js'
 import { TagIndex } from './memory-tag-index.js'
 import { evaluatePreconditions, type Preconditions } from './preconditions.js'
 import type { DeleteResult } from './types.js'
+
+/** Entries an invalidation removes before it lets other requests run: a few milliseconds' work. */
+const INVALIDATION_BATCH = 1000
 
 interface StoredEntry {
   value: Buffer
@@ -35,6 +39,11 @@ export class MemoryCacheStore implements CacheStore {
   /** Tags that still have a live entry; tests read it to see that bookkeeping does not outlive the entries. */
   get tagCount (): number {
     return this.#tags.size
+  }
+
+  /** How many (tag, key) memberships the index holds, for the same tests. */
+  get tagMemberCount (): number {
+    return this.#tags.memberCount
   }
 
   async get (key: string, lease?: { ttlMs: number }): Promise<CacheLookup> {
@@ -77,13 +86,24 @@ export class MemoryCacheStore implements CacheStore {
     return result
   }
 
+  /**
+   * A batch at a time, yielding to other requests between batches, as the Redis adapter does: a tag of a million
+   * entries must not hold the event loop. Keys that join the tag while it runs are concurrent with it, and left.
+   */
   async invalidateTag (tag: string): Promise<number> {
     let removed = 0
-    for (const key of this.#tags.keysOf(tag)) {
-      // A key in the index is live until read: one that expired a moment ago is swept, not counted.
-      if (this.#entries.get(key) !== undefined && this.#entries.delete(key)) removed++
-      // In Redis a stale entry's lease lives in its hash, and goes with it.
-      this.#endLease(key)
+    let left = this.#tags.count(tag)
+    while (left > 0) {
+      const keys = this.#tags.take(tag, Math.min(left, INVALIDATION_BATCH))
+      if (keys.length === 0) break
+      left -= keys.length
+      for (const key of keys) {
+        // A key in the index is live until read: one that expired a moment ago is swept, not counted.
+        if (this.#entries.get(key) !== undefined && this.#entries.delete(key)) removed++
+        // In Redis a stale entry's lease lives in its hash, and goes with it.
+        this.#endLease(key)
+      }
+      await setImmediate()
     }
     return removed
   }

@@ -20,9 +20,30 @@ export class TagIndex {
     }
   }
 
-  /** A copy, so that the caller may remove entries (and with them index members) while it walks the list. */
-  keysOf (tag: string): string[] {
-    return [...this.#keysByTag.get(tag) ?? []]
+  /** How many keys carry the tag. */
+  count (tag: string): number {
+    return this.#keysByTag.get(tag)?.size ?? 0
+  }
+
+  /** Takes up to `max` of the tag's keys out of the index, for an invalidation to remove their entries. */
+  take (tag: string, max: number): string[] {
+    const keys = this.#keysByTag.get(tag)
+    if (keys === undefined) return []
+    const taken: string[] = []
+    for (const key of keys) {
+      if (taken.length === max) break
+      taken.push(key)
+    }
+    for (const key of taken) keys.delete(key)
+    if (keys.size === 0) this.#keysByTag.delete(tag)
+    return taken
+  }
+
+  /** How many (tag, key) pairs the index holds: for tests that check it holds one per live entry and tag. */
+  get memberCount (): number {
+    let count = 0
+    for (const keys of this.#keysByTag.values()) count += keys.size
+    return count
   }
 
   /** How many tags have at least one live entry: for tests that check bookkeeping does not outlive entries. */

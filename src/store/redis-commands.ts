@@ -7,14 +7,15 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     cachePut (key: string, value: Buffer, contentType: string, etag: string, freshMs: number,
       ifMatch: string, ifNoneMatch: string, writeId: string, staleMs: number, leaseToken: string,
-      leaseChannel: string): Result<number, Context>
+      leaseChannel: string, tags: string): Result<[number, string?, string?], Context>
     tagAdd (key: string, member: string, ttlMs: number): Result<number, Context>
-    tagMembers (key: string): Result<string[], Context>
-    tagEvict (key: string, writeId: string): Result<number, Context>
+    tagTake (key: string, count: number): Result<string[], Context>
+    /** numberOfKeys entry keys, then as many write ids, then the lease channel. */
+    tagEvict (numberOfKeys: number, ...keysThenArgs: string[]): Result<Array<string | 0>, Context>
     cacheGetBuffer (key: string, leaseTtlMs: string, leaseToken: string): Result<
       [Buffer | null, Buffer | null, Buffer | null, number, number, Buffer, number], Context>
     conditionalDelete (key: string, ifMatch: string, ifNoneMatch: string, leaseChannel: string)
-    : Result<number, Context>
+    : Result<[number, string?, string?], Context>
     sessionGet (key: string, touch: '1' | '0'): Result<string[] | null, Context>
     sessionPut (key: string, data: string, idleTtlMs: number, absoluteTtlMs: number, etag: string,
       ifMatch: string, ifNoneMatch: string): Result<[number, ...string[]], Context>
@@ -25,12 +26,15 @@ declare module 'ioredis' {
 
 const read = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')
 
+/** Scripts that take any number of keys: the caller passes how many first. The others take one. */
+const KEYS_GIVEN = new Set(['tagEvict'])
+
 /** Each script's source is its file, preceded by the shared preludes it uses. */
 const SCRIPTS = {
   cachePut: ['preconditions', 'clock', 'cache-put'],
   cacheGet: ['clock', 'cache-get'],
   tagAdd: ['clock', 'tag-add'],
-  tagMembers: ['clock', 'tag-members'],
+  tagTake: ['tag-take'],
   tagEvict: ['tag-evict'],
   conditionalDelete: ['preconditions', 'conditional-delete'],
   sessionGet: ['clock', 'session-get'],
@@ -45,6 +49,6 @@ export function defineScripts (redis: Redis | Cluster): void {
   if (registered.has(redis)) return
   registered.add(redis)
   for (const [name, files] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(name, { numberOfKeys: 1, lua: files.map(read).join('\n') })
+    redis.defineCommand(name, { numberOfKeys: KEYS_GIVEN.has(name) ? undefined : 1, lua: files.map(read).join('\n') })
   }
 }

@@ -4,14 +4,19 @@ import type { Cluster, Redis } from 'ioredis'
 import type { Preconditions } from './preconditions.js'
 import { callRedis } from './redis-call.js'
 import { encodePreconditions } from './redis-preconditions.js'
+import { taggedWriteOf, type TaggedWrite } from './redis-tag-index.js'
 import type { DeleteResult } from './types.js'
 
 const DELETE_RESULTS: Record<number, DeleteResult> = { '-1': 'not-found', 0: 'precondition-failed', 1: 'deleted' }
 
-/** leaseChannel: where the end of the key's lease is announced; sessions have no leases and pass ''. */
+/**
+ * leaseChannel: where the end of the key's lease is announced; sessions have no leases and pass ''.
+ * Resolves to the outcome and, for a deleted tagged cache entry, the write whose tag memberships are now stale.
+ */
 export async function conditionalDelete (redis: Redis | Cluster, key: string, preconditions: Preconditions,
-  leaseChannel = ''): Promise<DeleteResult> {
+  leaseChannel = ''): Promise<{ result: DeleteResult, deleted: TaggedWrite | undefined }> {
   const [ifMatch, ifNoneMatch] = encodePreconditions(preconditions)
-  const reply = await callRedis('conditionalDelete', redis.conditionalDelete(key, ifMatch, ifNoneMatch, leaseChannel))
-  return DELETE_RESULTS[reply]!
+  const [reply, writeId, tags] = await callRedis('conditionalDelete',
+    redis.conditionalDelete(key, ifMatch, ifNoneMatch, leaseChannel))
+  return { result: DELETE_RESULTS[reply]!, deleted: taggedWriteOf(writeId, tags) }
 }

@@ -48,7 +48,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async delete (id: string, preconditions: Preconditions): Promise<DeleteResult> {
-    return await conditionalDelete(this.#redis, this.#key(id), preconditions)
+    return (await conditionalDelete(this.#redis, this.#key(id), preconditions)).result
   }
 
   #key (id: string): string {

@@ -6,8 +6,13 @@ import type { Test } from 'tap'
 import { bearer, ISOLATED_CALLERS_ENV, WRITER_A, WRITER_B } from '../helpers/api-keys.js'
 import type { AppFactory } from './cache-contract.js'
 
-/** How many tag records the store holds for the app, whatever shape they take there. */
-export type TagRecordCount = (app: FastifyInstance) => Promise<number>
+/** How the store's tag bookkeeping is counted for an app, whatever shape it takes there. */
+export interface TagBookkeeping {
+  /** Tag records (one per tag with a live entry). */
+  records: (app: FastifyInstance) => Promise<number>
+  /** Memberships, over all tags: one per live entry and tag it carries, at most. */
+  members: (app: FastifyInstance) => Promise<number>
+}
 
 const PROBLEM = /^application\/problem\+json/
 
@@ -23,7 +28,8 @@ const invalidate = async (app: FastifyInstance, tag: string, headers: Record<str
 const status = async (app: FastifyInstance, key: string, headers: Record<string, string> = {}) =>
   (await app.inject({ method: 'GET', url: `/cache/${encodeURIComponent(key)}`, headers })).statusCode
 
-export function cacheTagContract (t: Test, makeApp: AppFactory, tagRecords: TagRecordCount): void {
+export function cacheTagContract (t: Test, makeApp: AppFactory, { records: tagRecords, members }: TagBookkeeping)
+  : void {
   t.test('invalidating a tag removes every entry that carries it, and only those, and says how many', async (t) => {
     const app = await makeApp(t)
     t.equal((await put(app, 'profile:42', 'user:42, profiles')).statusCode, 201)
@@ -56,6 +62,27 @@ export function cacheTagContract (t: Test, makeApp: AppFactory, tagRecords: TagR
     t.equal(await status(app, 'k2'), 200)
     t.equal(await status(app, 'k3'), 404)
     t.same((await invalidate(app, 'new')).json(), { removed: 1 })
+  })
+
+  t.test('a tag holds one membership per live entry, however often the entry is rewritten or deleted', async (t) => {
+    const app = await makeApp(t)
+    for (let i = 0; i < 200; i++) t.equal((await put(app, 'doc-a', 't')).statusCode, i === 0 ? 201 : 204)
+    t.equal(await members(app), 1, '200 rewrites with the tag leave one membership')
+    await put(app, 'doc-a', 'u')
+    t.equal(await members(app), 1, 'a rewrite with another tag leaves the new one only')
+    await put(app, 'doc-a')
+    t.equal(await members(app), 0, 'a rewrite without tags leaves none')
+
+    await put(app, 'doc-a', 't')
+    t.equal((await app.inject({ method: 'DELETE', url: '/cache/doc-a' })).statusCode, 204)
+    t.equal(await members(app), 0, 'a DELETE of the entry leaves none')
+    t.same((await invalidate(app, 't')).json(), { removed: 0 })
+    t.equal(await tagRecords(app), 0, 'and no tag record remains')
+
+    await put(app, 'both', 'x, y')
+    t.same((await invalidate(app, 'x')).json(), { removed: 1 })
+    t.equal(await members(app), 0, 'an invalidation forgets the removed entry\'s other tags too')
+    t.equal(await tagRecords(app), 0)
   })
 
   t.test('bad tags are refused with 400 and nothing is stored', async (t) => {

@@ -7,9 +7,12 @@ import { cacheTagContract } from './cache-tag-contract.js'
 
 for (const store of STORES) {
   t.test(store, async (t) => {
-    const { makeApp, countKeys } = await storeUnderTest(t, store)
-    cacheTagContract(t, makeApp, store === 'memory'
-      ? async (app) => (app.cacheStore as MemoryCacheStore).tagCount
-      : async (app) => await countKeys(app, 'tag:'))
+    const { makeApp, countKeys, countTagMembers } = await storeUnderTest(t, store)
+    cacheTagContract(t, makeApp, {
+      records: store === 'memory'
+        ? async (app) => (app.cacheStore as MemoryCacheStore).tagCount
+        : async (app) => await countKeys(app, 'tag:'),
+      members: countTagMembers
+    })
   })
 }

@@ -2,6 +2,7 @@
 // masters. Each gives an app factory and a way to count the records an app keeps under a part of its key prefix.
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
+import type { MemoryCacheStore } from '../../src/store/memory-cache-store.js'
 import type { AppFactory } from '../contract/cache-contract.js'
 import { buildTestApp } from './app.js'
 import { startCluster } from './redis-cluster.js'
@@ -11,6 +12,8 @@ export interface StoreUnderTest {
   makeApp: AppFactory
   /** How many keys an app's store holds whose names start with its KEY_PREFIX and then `kind` ('tag:', say). */
   countKeys (app: FastifyInstance, kind: string): Promise<number>
+  /** How many tag memberships (entry writes named by a tag) an app's store holds, over all its tags. */
+  countTagMembers (app: FastifyInstance): Promise<number>
   /** Whether two apps can share one store (every store but the memory one, which lives in its app's process). */
   shared: boolean
 }
@@ -31,6 +34,7 @@ export async function storeUnderTest (t: Test, store: typeof STORES[number]): Pr
     return {
       makeApp: async (t, env = {}) => await buildTestApp(t, { env: { ...UNHURRIED, ...env } }),
       countKeys: async () => { throw new Error('the memory store keeps no keys to count') },
+      countTagMembers: async (app) => (app.cacheStore as MemoryCacheStore).tagMemberCount,
       shared: false
     }
   }
@@ -59,6 +63,14 @@ export async function storeUnderTest (t: Test, store: typeof STORES[number]): Pr
     countKeys: async (app, kind) => {
       const counts = await Promise.all(admins.map(async (admin) =>
         (await admin.keys(`${prefixes.get(app)!}${kind}*`)).length))
+      return counts.reduce((a, b) => a + b, 0)
+    },
+    countTagMembers: async (app) => {
+      const counts = await Promise.all(admins.map(async (admin) => {
+        const tags = await admin.keys(`${prefixes.get(app)!}tag:*`)
+        const sizes = await Promise.all(tags.map(async (tag) => await admin.zcard(tag)))
+        return sizes.reduce((a, b) => a + b, 0)
+      }))
       return counts.reduce((a, b) => a + b, 0)
     },
     shared: true

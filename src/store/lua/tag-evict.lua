@@ -1,8 +1,22 @@
--- Deletes a cache entry for an invalidation of one of its tags, but only if it is still the write that the tag's
--- member names: a later write of the key, with other tags or none, is not the invalidated entry.
--- KEYS[1]  the entry's hash    ARGV[1]  the write id the tag's member names
--- Returns 1 when deleted, 0 otherwise.
+-- Deletes cache entries for an invalidation of one of their tags, each only if it is still the write that the tag's
+-- member names: a later write of the key, with other tags or none, is not the invalidated entry. On a cluster each
+-- call names one key (keys of one call must share a slot); on one Redis, a whole batch.
+-- KEYS     the entries' hashes (see cache-put.lua)
+-- ARGV[i]  the write id the member of KEYS[i] names; ARGV[#KEYS + 1] the channel that announces the end of a lease
+--          (a stale entry's lease goes with it)
+-- Returns, for each key, the deleted entry's tags, space-separated (its other tags' memberships are the caller's to
+-- forget), or 0 when it deleted nothing.
 
-if redis.call('HGET', KEYS[1], 'w') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
+local channel = ARGV[#KEYS + 1]
+local out = {}
+for i, key in ipairs(KEYS) do
+  local h = redis.call('HMGET', key, 'w', 'g', 'l')
+  if h[1] == ARGV[i] then
+    if h[3] then redis.call('PUBLISH', channel, key) end
+    redis.call('DEL', key)
+    out[i] = h[2] or ''
+  else
+    out[i] = 0
+  end
+end
+return out

@@ -1,0 +1,130 @@
+// The Redis adapter's tag bookkeeping. A tag is a sorted set (<prefix>tag:<tag>) of its entries' writes, members
+// "<write id>:<key>" scored by when the write's entry expires; the entry's hash names its write id and tags (w, g).
+// A tag and its entries may hash to different cluster slots, so nothing here spans them in one script: each step is
+// a command on one key, and the steps are ordered so that an entry is never live but unnamed by a tag it carries.
+//
+// - A tagged write joins its tags, is written, then confirms that its memberships are still there: an invalidation
+//   that took one in between is answered by evicting the write it took (it counts as removed by that invalidation).
+// - A write or delete that replaces a tagged entry forgets the old write's memberships, so a tag holds one member per
+//   live entry, not one per write. Should the service die between the two steps, the member left names a write that
+//   no longer is: an invalidation takes it at no cost, and it expires with the entry it named.
+// - An invalidation takes members in batches (read and removed in one step, lua/tag-take.lua), evicts each entry
+//   that is still the write named, and forgets the evicted entries' other memberships. Each command is bounded, so
+//   Redis serves everyone else between them, whatever the tag's size.
+import { randomUUID } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
+import { callRedis } from './redis-call.js'
+
+/** A write id is a UUID: a member is "<36 characters>:<key>". */
+const WRITE_ID_LENGTH = 36
+/**
+ * Members an invalidation takes at once: the batch's scripts (a take, then an eviction per member, pipelined) hold
+ * Redis for about a millisecond, so another caller's command waits no longer than that.
+ */
+export const TAG_BATCH = 256
+
+/** A tagged write of an entry: the id its memberships name, and the tags (store names) it joined. */
+export interface TaggedWrite {
+  writeId: string
+  tags: readonly string[]
+}
+
+/** What a script returns of a replaced or deleted entry's write id and space-separated tags. */
+export function taggedWriteOf (writeId: string | undefined, tags: string | undefined): TaggedWrite | undefined {
+  if (writeId === undefined || writeId === '') return undefined
+  return { writeId, tags: tags === undefined || tags === '' ? [] : tags.split(' ') }
+}
+
+export class RedisTagIndex {
+  readonly #redis: Redis | Cluster
+  readonly #entryPrefix: string
+  readonly #tagPrefix: string
+  readonly #leaseChannel: string
+  readonly #oneKeyPerScript: boolean
+
+  constructor (redis: Redis | Cluster, keyPrefix: string, leaseChannel: string) {
+    this.#redis = redis
+    this.#oneKeyPerScript = redis.isCluster
+    this.#entryPrefix = `${keyPrefix}cache:`
+    this.#tagPrefix = `${keyPrefix}tag:`
+    this.#leaseChannel = leaseChannel
+  }
+
+  /** A new write of `key` with `tags`: its id, and its memberships joined, before the entry is written. */
+  async join (key: string, tags: readonly string[], ttlMs: number): Promise<TaggedWrite | undefined> {
+    if (tags.length === 0) return undefined
+    const write = { writeId: randomUUID(), tags }
+    const member = `${write.writeId}:${key}`
+    await Promise.all(tags.map(async (tag) =>
+      await callRedis('tagAdd', this.#redis.tagAdd(this.#tagPrefix + tag, member, ttlMs))))
+    return write
+  }
+
+  /**
+   * After the entry was written: confirms `written`'s memberships (evicting it if an invalidation took one) and
+   * forgets `replaced`'s. The write is stored whatever happens here, so this never fails: a membership Redis does
+   * not confirm or forget in time stays, harmless, until an invalidation takes it or it expires.
+   */
+  async settle (key: string, written: TaggedWrite | undefined, replaced: TaggedWrite | undefined): Promise<void> {
+    try {
+      await Promise.all([this.#confirm(key, written), this.forget(key, replaced)])
+    } catch {}
+  }
+
+  /** Forgets a write's memberships: it was refused, replaced or deleted. */
+  async forget (key: string, write: TaggedWrite | undefined): Promise<void> {
+    if (write === undefined) return
+    const member = `${write.writeId}:${key}`
+    await Promise.all(write.tags.map(async (tag) =>
+      await callRedis('tagForget', this.#redis.zrem(this.#tagPrefix + tag, member))))
+  }
+
+  async #confirm (key: string, write: TaggedWrite | undefined): Promise<void> {
+    if (write === undefined) return
+    const member = `${write.writeId}:${key}`
+    const scores = await Promise.all(write.tags.map(async (tag) =>
+      await callRedis('tagConfirm', this.#redis.zscore(this.#tagPrefix + tag, member))))
+    if (scores.every((score) => score !== null)) return
+    // Taken by an invalidation while the entry was being written: it is that invalidation's to remove.
+    await this.#evict([member])
+  }
+
+  /** Removes every entry of the tag, a batch at a time, and resolves to how many entries it removed. */
+  async invalidate (tag: string): Promise<number> {
+    const tagKey = this.#tagPrefix + tag
+    // The members there when it starts, and no more: writes that keep joining the tag while it runs are concurrent
+    // with it, and must not keep it running for ever.
+    let left = await callRedis('tagCount', this.#redis.zcard(tagKey))
+    let removed = 0
+    while (left > 0) {
+      const members = await callRedis('tagTake', this.#redis.tagTake(tagKey, Math.min(left, TAG_BATCH)))
+      if (members.length === 0) break
+      left -= members.length
+      removed += await this.#evict(members, tag)
+    }
+    return removed
+  }
+
+  /**
+   * Deletes the entries that members name, each if it is still that write, and forgets their memberships in their
+   * other tags (`taken`: the tag the members were taken from, which holds them no more). Resolves to how many it
+   * deleted. One script for the batch on one Redis; on a cluster one per key (a script's keys must share a slot),
+   * all sent in one tick, which auto-pipelining makes one round trip per node.
+   */
+  async #evict (members: readonly string[], taken?: string): Promise<number> {
+    const writes = members.map((member) =>
+      ({ writeId: member.slice(0, WRITE_ID_LENGTH), key: member.slice(WRITE_ID_LENGTH + 1) }))
+    const groups = this.#oneKeyPerScript ? writes.map((write) => [write]) : [writes]
+    const replies = await Promise.all(groups.map(async (group) => await callRedis('tagEvict', this.#redis.tagEvict(
+      group.length, ...group.map(({ key }) => this.#entryPrefix + key), ...group.map(({ writeId }) => writeId),
+      this.#leaseChannel))))
+    const outcomes = replies.flat()
+    const deleted = groups.flat().flatMap(({ writeId, key }, i) => {
+      const tags = outcomes[i]!
+      if (tags === 0) return []
+      return [{ key, write: { writeId, tags: tags.split(' ').filter((tag) => tag !== '' && tag !== taken) } }]
+    })
+    await Promise.all(deleted.map(async ({ key, write }) => await this.forget(key, write)))
+    return deleted.length
+  }
+}

@@ -1,0 +1,107 @@
+// A tag at the scale an attacker reaches within the rate limit: a million memberships. Its invalidation must finish,
+// leave nothing, and never hold Redis (or, on the memory store, the event loop) long enough to delay anybody else.
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import t from 'tap'
+import type { MemoryCacheStore } from '../../src/store/memory-cache-store.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis-server.js'
+import { until } from '../helpers/until.js'
+
+const MEMBERS = 1_000_000
+const LIVE = 1000
+/** Far above the millisecond or so a batch takes, far below the 1 to 2 s one read of every member took. */
+const LONGEST_BLOCK_MS = 100
+
+const invalidate = async (app: Awaited<ReturnType<typeof buildTestApp>>, tag: string) =>
+  await app.inject({ method: 'DELETE', url: `/cache?tag=${tag}` })
+
+t.test('Redis: a million-member tag is invalidated whole, in batches that never block Redis', async (t) => {
+  const redis = await startRedis(t)
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, KEY_PREFIX: 'scale:', REDIS_COMMAND_TIMEOUT_MS: '5000' } })
+  const admin = redis.admin()
+  for (let i = 0; i < LIVE; i++) {
+    const res = await app.inject({ method: 'PUT', url: `/cache/live-${i}`, headers: { 'cache-tag': 'big' }, payload: 'v' })
+    t.equal(res.statusCode, 201)
+  }
+  // The rest as an attacker's writes leave them: members naming writes that are no longer there.
+  const expiresAt = Date.now() + 3_600_000
+  for (let start = LIVE; start < MEMBERS; start += 10_000) {
+    const args: Array<string | number> = []
+    for (let i = start; i < Math.min(start + 10_000, MEMBERS); i++) args.push(expiresAt, `${randomUUID()}:gone-${i}`)
+    await admin.zadd('scale:tag:big', ...args)
+  }
+  t.equal(await admin.zcard('scale:tag:big'), MEMBERS)
+
+  await admin.config('SET', 'latency-monitor-threshold', '10')
+  await admin.latency('RESET')
+  const probe = await startPingProbe(redis.port)
+  const started = performance.now()
+  const res = await invalidate(app, 'big')
+  const took = performance.now() - started
+  const longest = await probe.stop()
+
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { removed: LIVE }, 'every live entry removed, and only those counted')
+  t.equal(await admin.exists('scale:tag:big'), 0, 'nothing of the tag is left')
+  t.equal((await admin.keys('scale:cache:*')).length, 0, 'nor any of its entries')
+  const events = await admin.latency('LATEST') as Array<[string, number, number, number]>
+  t.same(events.filter(([event]) => event === 'command'), [], 'Redis ran no command of 10 ms or more')
+  t.ok(longest < LONGEST_BLOCK_MS, `another client waited at most ${longest.toFixed(1)} ms (${took.toFixed(0)} ms in all)`)
+})
+
+/**
+ * Another client, in a process of its own (this one's event loop is busy with the invalidation), sending PING after
+ * PING: the longest wait for an answer is how long Redis kept everyone else waiting.
+ */
+async function startPingProbe (port: number): Promise<{ stop: () => Promise<number> }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    import { Redis } from 'ioredis'
+    const redis = new Redis({ port: ${port}, host: '127.0.0.1' })
+    let longest = 0
+    let probing = true
+    process.stdin.on('data', () => { probing = false }).resume()
+    await redis.ping()
+    process.stdout.write('ready\\n')
+    while (probing) {
+      const started = performance.now()
+      await redis.ping()
+      longest = Math.max(longest, performance.now() - started)
+    }
+    process.stdout.write(longest + '\\n', () => process.exit(0))
+  `], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['pipe', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  await until(() => output.includes('ready'), 'the probe\'s first PING')
+  return {
+    async stop () {
+      child.stdin.write('stop\n')
+      await once(child, 'exit')
+      return Number(output.split('\n')[1])
+    }
+  }
+}
+
+t.test('memory store: a large tag is invalidated whole without holding the event loop', async (t) => {
+  const ENTRIES = 200_000
+  const app = await buildTestApp(t, { env: { CACHE_DEFAULT_TTL_SECONDS: '3600' } })
+  const store = app.cacheStore as MemoryCacheStore
+  const value = Buffer.from('v')
+  for (let i = 0; i < ENTRIES; i++) {
+    await store.put(`k-${i}`, {
+      value, contentType: 'text/plain', etag: '"e"', ttlSeconds: 3600, staleSeconds: 0, tags: ['big']
+    }, {})
+  }
+  t.equal(store.tagMemberCount, ENTRIES)
+  const delay = monitorEventLoopDelay({ resolution: 5 })
+  delay.enable()
+  const res = await invalidate(app, 'big')
+  delay.disable()
+  t.same(res.json(), { removed: ENTRIES })
+  t.equal(store.tagMemberCount, 0, 'nothing of the tag is left')
+  const longest = delay.max / 1e6
+  t.ok(longest < LONGEST_BLOCK_MS, `the event loop was held at most ${longest.toFixed(1)} ms`)
+})
