@@ -21,10 +21,14 @@ const invalidate = async (app: Awaited<ReturnType<typeof buildTestApp>>, tag: st
 
 t.test('Redis: a million-member tag is invalidated whole, in batches that never block Redis', async (t) => {
   const redis = await startRedis(t)
-  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, KEY_PREFIX: 'scale:', REDIS_COMMAND_TIMEOUT_MS: '5000' } })
+  const app = await buildTestApp(t, {
+    env: { REDIS_URL: redis.url, KEY_PREFIX: 'scale:', REDIS_COMMAND_TIMEOUT_MS: '5000' }
+  })
   const admin = redis.admin()
   for (let i = 0; i < LIVE; i++) {
-    const res = await app.inject({ method: 'PUT', url: `/cache/live-${i}`, headers: { 'cache-tag': 'big' }, payload: 'v' })
+    const res = await app.inject({
+      method: 'PUT', url: `/cache/live-${i}`, headers: { 'cache-tag': 'big' }, payload: 'v'
+    })
     t.equal(res.statusCode, 201)
   }
   // The rest as an attacker's writes leave them: members naming writes that are no longer there.
@@ -50,7 +54,8 @@ t.test('Redis: a million-member tag is invalidated whole, in batches that never 
   t.equal((await admin.keys('scale:cache:*')).length, 0, 'nor any of its entries')
   const events = await admin.latency('LATEST') as Array<[string, number, number, number]>
   t.same(events.filter(([event]) => event === 'command'), [], 'Redis ran no command of 10 ms or more')
-  t.ok(longest < LONGEST_BLOCK_MS, `another client waited at most ${longest.toFixed(1)} ms (${took.toFixed(0)} ms in all)`)
+  t.ok(longest < LONGEST_BLOCK_MS,
+    `another client waited at most ${longest.toFixed(1)} ms (${took.toFixed(0)} ms in all)`)
 })
 
 /**
