@@ -19,6 +19,7 @@ const EnvSchema = z.object({
   CACHE_MAX_TTL_SECONDS: integer(1, TTL_MAX, 2_592_000),
   CACHE_MAX_VALUE_BYTES: integer(1, 512 * 1024 * 1024, 1_048_576),
   CACHE_BULK_MAX_KEYS: integer(1, 10_000, 100),
+  CACHE_BULK_MAX_RESPONSE_BYTES: integer(1024, 512 * 1024 * 1024, 8 * 1_048_576),
   CACHE_LEASE_TTL_SECONDS: integer(1, 3600, 5),
   CACHE_LEASE_MAX_TTL_SECONDS: integer(1, 3600, 60),
   SESSION_IDLE_TTL_SECONDS: integer(1, TTL_MAX, 1800),
@@ -54,6 +55,7 @@ const EnvSchema = z.object({
       maxTtlSeconds: env.CACHE_MAX_TTL_SECONDS,
       maxValueBytes: env.CACHE_MAX_VALUE_BYTES,
       bulkMaxKeys: env.CACHE_BULK_MAX_KEYS,
+      bulkMaxResponseBytes: env.CACHE_BULK_MAX_RESPONSE_BYTES,
       leaseTtlSeconds: env.CACHE_LEASE_TTL_SECONDS,
       leaseMaxTtlSeconds: env.CACHE_LEASE_MAX_TTL_SECONDS
     },
@@ -88,6 +90,8 @@ export interface Config {
     readonly maxValueBytes: number
     /** Keys one /cache-bulk request may name. */
     readonly bulkMaxKeys: number
+    /** Value bytes one bulk read may answer with; entries past it are answered tooLarge, to be read alone. */
+    readonly bulkMaxResponseBytes: number
     /** A lease's lifetime when the caller names none, and the longest it may name (and wait for). */
     readonly leaseTtlSeconds: number
     readonly leaseMaxTtlSeconds: number

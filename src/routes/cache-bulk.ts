@@ -6,13 +6,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { authenticatedCaller } from '../auth/caller.js'
 import { PayloadTooLargeError } from '../errors.js'
 import { freshSeconds } from '../http/cache-status.js'
-import { entityTagOf } from '../http/entity-tag.js'
 import { requireMediaType } from '../http/media-type.js'
 import {
   BulkDeleteResultSchema, bulkKeysSchema, bulkPutSchema, BulkPutResultSchema, BulkReadSchema
 } from '../schemas/cache-bulk.js'
+import type { CacheLookup, CacheStore } from '../store/cache-store.js'
 import { StoreFullError, StoreUnavailableError } from '../store/types.js'
-import { DEFAULT_CONTENT_TYPE } from './cache.js'
+import { entryToStore, lookupResult, servedMediaType } from './cache-entry.js'
 import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
 
 export interface CacheBulkRoutesOptions {
@@ -21,6 +21,8 @@ export interface CacheBulkRoutesOptions {
   maxValueBytes: number
   /** Keys (or entries) one bulk request may name. */
   bulkMaxKeys: number
+  /** Value bytes one bulk read may answer with. */
+  bulkMaxResponseBytes: number
   keyIsolation: KeyIsolation
 }
 
@@ -53,17 +55,24 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
     }
   }, async (request) => {
     const storeName = storeNames(authenticatedCaller(request))
-    const { keys } = request.body
-    // A read changes nothing, so a failure of any key fails the request, which the caller may simply retry.
-    const found = await Promise.all(keys.map(async (key) => (await app.cacheStore.get(storeName(key))).entry))
+    const found = await readWithin(app.cacheStore, request.body.keys.map(storeName), options.bulkMaxResponseBytes)
     return {
-      entries: keys.map((key, i) => {
-        const entry = found[i]
-        app.metrics.cacheLookups.inc({ result: entry === undefined ? 'miss' : 'hit' })
+      entries: request.body.keys.map((key, i) => {
+        const { entry, tooLarge } = found[i]!
+        if (tooLarge === true) return { key, found: true, tooLarge: true }
+        app.metrics.cacheLookups.inc({ result: lookupResult(entry) })
         if (entry === undefined) return { key, found: false }
-        const { value, contentType, etag, ttlMs } = entry
-        // A stale entry is served, as GET serves it, with no freshness left.
-        return { key, found: true, value: value.toString('base64'), contentType, etag, ttlSeconds: freshSeconds(ttlMs) }
+        const { value, etag, ttlMs } = entry
+        // A stale entry is served, as GET serves it, with no freshness left, and said to be stale.
+        return {
+          key,
+          found: true,
+          value: value.toString('base64'),
+          contentType: servedMediaType(entry),
+          etag,
+          ttlSeconds: freshSeconds(ttlMs),
+          stale: lookupResult(entry) === 'stale'
+        }
       })
     }
   })
@@ -93,21 +102,13 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
       if (value.length > options.maxValueBytes) {
         throw new PayloadTooLargeError(`entries[${index}]: values are limited to ${options.maxValueBytes} bytes`)
       }
-      const contentType = entry.contentType ?? DEFAULT_CONTENT_TYPE
-      return { key: entry.key, value, contentType, etag: entityTagOf(contentType, value), entry }
+      return { key: entry.key, entry, toStore: entryToStore({ ...entry, value }, options.defaultTtlSeconds, storeName) }
     })
-    const settled = await Promise.allSettled(writes.map(async ({ key, value, contentType, etag, entry }) =>
-      await app.cacheStore.put(storeName(key), {
-        value,
-        contentType,
-        etag,
-        ttlSeconds: entry.ttlSeconds ?? options.defaultTtlSeconds,
-        staleSeconds: entry.staleSeconds ?? 0,
-        tags: (entry.tags ?? []).map(storeName)
-      }, { ifMatch: entry.ifMatch, ifNoneMatch: entry.ifNoneMatch })))
+    const settled = await Promise.allSettled(writes.map(async ({ key, entry, toStore }) =>
+      await app.cacheStore.put(storeName(key), toStore, { ifMatch: entry.ifMatch, ifNoneMatch: entry.ifNoneMatch })))
     return {
       results: outcomesOf(settled).map((outcome, i) => {
-        const { key, etag } = writes[i]!
+        const { key, toStore: { etag } } = writes[i]!
         if (outcome === 'created' || outcome === 'replaced') return { key, outcome, etag }
         // A bulk write names no lease, so none can be lost.
         return { key, outcome: outcome === 'lease-lost' ? 'precondition-failed' : outcome }
@@ -134,6 +135,24 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
     const settled = await Promise.allSettled(keys.map(async (key) => await app.cacheStore.delete(storeName(key), {})))
     return { results: outcomesOf(settled).map((outcome, i) => ({ key: keys[i]!, outcome: outcome as DeleteOutcome })) }
   })
+}
+
+/**
+ * Reads the keys with at most `budget` value bytes in memory, whatever is stored. Each key may first take an equal
+ * share of the budget; what is left then goes, key by key in the order asked, to the values that were larger than
+ * their share. A value that still does not fit is not read (tooLarge), and the caller reads it alone.
+ * A read changes nothing, so a failure of any key fails the request, which the caller may simply retry.
+ */
+async function readWithin (store: CacheStore, keys: readonly string[], budget: number): Promise<CacheLookup[]> {
+  const share = Math.floor(budget / keys.length)
+  const found = await Promise.all(keys.map(async (key) => await store.get(key, undefined, share)))
+  let left = budget - found.reduce((sum, { entry }) => sum + (entry?.value.length ?? 0), 0)
+  for (const [i, lookup] of found.entries()) {
+    if (lookup.tooLarge !== true || left <= share) continue
+    found[i] = await store.get(keys[i]!, undefined, left)
+    left -= found[i]!.entry?.value.length ?? 0
+  }
+  return found
 }
 
 type DeleteOutcome = 'deleted' | 'not-found' | 'store-unavailable'

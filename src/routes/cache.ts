@@ -1,18 +1,19 @@
 // The /cache/:key resource: opaque bytes with a media type, a TTL, a strong ETag and RFC 9110 preconditions.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { authenticatedCaller } from '../auth/caller.js'
-import { NotFoundError, PreconditionFailedError } from '../errors.js'
+import { NotFoundError, PreconditionFailedError, UnsupportedMediaTypeError } from '../errors.js'
 import { freshSeconds, setCacheStatus, setLease } from '../http/cache-status.js'
 import { preconditionsOf } from '../http/conditional.js'
-import { entityTagOf } from '../http/entity-tag.js'
 import type { HeaderName } from '../openapi/responses.js'
 import {
-  CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema, TagInvalidationSchema
+  CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema, MEDIA_TYPE_MAX_BYTES,
+  MediaTypeSchema, TagInvalidationSchema
 } from '../schemas/cache.js'
 import { CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema } from '../schemas/cache-lease.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import { lookupWithLease } from '../store/lease-lookup.js'
 import { evaluatePreconditions } from '../store/preconditions.js'
+import { entryToStore, lookupResult, servedMediaType } from './cache-entry.js'
 import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
 
 export interface CacheRoutesOptions {
@@ -26,7 +27,6 @@ export interface CacheRoutesOptions {
   keyIsolation: KeyIsolation
 }
 
-export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 const CACHE_HEADERS: HeaderName[] = ['ETag', 'Cache-Control', 'Cache-Status', 'Age']
 const LEASE_HEADERS: HeaderName[] = ['Cache-Lease', 'Cache-Lease-Token', 'Preference-Applied']
 const notFound = () => new NotFoundError('There is no cache entry for this key')
@@ -85,7 +85,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       const { entry, lease, waited } = await lookupWithLease(app.cacheStore,
         storeNames(authenticatedCaller(request))(request.params.key),
         { lease: leaseSeconds === undefined ? undefined : { ttlMs: leaseSeconds * 1000 }, waitMs })
-      app.metrics.cacheLookups.inc({ result: entry === undefined ? 'miss' : entry.ttlMs > 0 ? 'hit' : 'stale' })
+      app.metrics.cacheLookups.inc({ result: lookupResult(entry) })
       setCacheStatus(reply, entry)
       setLease(reply, lease)
       if (waited) reply.header('preference-applied', `wait=${waitMs / 1000}`)
@@ -95,7 +95,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       const outcome = evaluatePreconditions(entry.etag, preconditionsOf(request.headers))
       if (outcome === 'fail-if-none-match') return reply.code(304).send()
       if (outcome === 'fail-if-match') throw preconditionFailed()
-      return reply.type(entry.contentType).send(entry.value)
+      return reply.type(servedMediaType(entry)).send(entry.value)
     }
   })
 
@@ -127,24 +127,26 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       }
     }
   }, async (request, reply) => {
-    // No body at all (no Content-Length, no Transfer-Encoding) is the empty value, which is a valid one.
-    const value = (request.body as Buffer | undefined) ?? Buffer.alloc(0)
-    const contentType = request.headers['content-type'] ?? DEFAULT_CONTENT_TYPE
-    const etag = entityTagOf(contentType, value)
+    const contentType = request.headers['content-type']
+    if (contentType !== undefined && !MediaTypeSchema.safeParse(contentType).success) {
+      throw new UnsupportedMediaTypeError('Content-Type must be a media type (type/subtype, printable ASCII, no ' +
+        `wildcards, at most ${MEDIA_TYPE_MAX_BYTES} characters): it is stored, and sent back with the value`)
+    }
     const storeName = storeNames(authenticatedCaller(request))
-    const result = await app.cacheStore.put(storeName(request.params.key), {
-      value,
+    const entry = entryToStore({
+      // No body at all (no Content-Length, no Transfer-Encoding) is the empty value, which is a valid one.
+      value: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
       contentType,
-      etag,
-      ttlSeconds: request.query.ttl ?? limits.defaultTtlSeconds,
-      staleSeconds: request.query.stale ?? 0,
-      tags: (request.headers['cache-tag'] ?? []).map(storeName),
+      ttlSeconds: request.query.ttl,
+      staleSeconds: request.query.stale,
+      tags: request.headers['cache-tag'],
       leaseToken: request.headers['cache-lease-token']
-    }, preconditionsOf(request.headers))
+    }, limits.defaultTtlSeconds, storeName)
+    const result = await app.cacheStore.put(storeName(request.params.key), entry, preconditionsOf(request.headers))
 
     if (result === 'precondition-failed') throw preconditionFailed()
     if (result === 'lease-lost') throw leaseLost()
-    return reply.header('etag', etag).code(result === 'created' ? 201 : 204).send()
+    return reply.header('etag', entry.etag).code(result === 'created' ? 201 : 204).send()
   })
 
   app.delete('/:key', {

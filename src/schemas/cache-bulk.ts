@@ -1,7 +1,7 @@
 // zod schemas of the /cache-bulk routes: many keys in one request, each with its own outcome. Values travel as
 // base64 in JSON, which every client generator handles; the key and tag rules are those of one-by-one requests.
 import { z } from 'zod'
-import { CacheKeySchema, CacheTagsSchema } from './cache.js'
+import { CacheKeySchema, CacheTagsSchema, DEFAULT_MEDIA_TYPE, MediaTypeSchema } from './cache.js'
 import { EntityTagListHeaderSchema } from './conditional.js'
 
 export interface BulkLimits {
@@ -23,8 +23,8 @@ export function bulkPutSchema ({ maxKeys, maxTtlSeconds }: BulkLimits) {
   const BulkPutEntrySchema = z.strictObject({
     key: CacheKeySchema,
     value: z.base64().describe('The value\'s bytes, base64-encoded (RFC 4648 §4, with padding)'),
-    contentType: z.string().min(1).max(256).optional()
-      .describe('The value\'s media type; application/octet-stream when absent'),
+    contentType: MediaTypeSchema.optional()
+      .describe(`The value's media type; ${DEFAULT_MEDIA_TYPE} when absent`),
     ttlSeconds: z.int().min(1).max(maxTtlSeconds, { error: `must be at most ${maxTtlSeconds}` }).optional()
       .describe('Seconds until the entry expires; the configured default applies when absent'),
     staleSeconds: z.int().min(1).max(maxTtlSeconds, { error: `must be at most ${maxTtlSeconds}` }).optional()
@@ -46,10 +46,15 @@ export const BulkReadSchema = z.object({
   entries: z.array(z.object({
     key: z.string(),
     found: z.boolean().describe('false when there is no entry for the key; the other fields are then absent'),
+    tooLarge: z.boolean().optional().describe('true when the entry exists but its value did not fit within the ' +
+      'size limit of one answer (CACHE_BULK_MAX_RESPONSE_BYTES): read it alone with GET /cache/{key}; the other ' +
+      'fields are then absent'),
     value: z.string().optional().describe('The stored bytes, base64-encoded'),
     contentType: z.string().optional(),
     etag: z.string().optional().describe('The strong entity tag, as GET answers it in ETag'),
-    ttlSeconds: z.int().optional().describe('Whole seconds until the entry expires, rounded down')
+    ttlSeconds: z.int().optional().describe('Whole seconds the entry stays fresh, rounded down; 0 when stale'),
+    stale: z.boolean().optional().describe('true when the entry is past its TTL and served within its stale window ' +
+      '(as GET marks it in Cache-Status)')
   })).describe('One outcome per key, in the order of the request')
 }).meta({ id: 'BulkRead' })
 

@@ -36,6 +36,28 @@ export function cachePutQuerySchema (maxTtlSeconds: number) {
   })
 }
 
+export const MEDIA_TYPE_MAX_BYTES = 256
+/** The media type of a value that names none. */
+export const DEFAULT_MEDIA_TYPE = 'application/octet-stream'
+
+// RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS parameter ), parameter values a token or a quoted string; only
+// printable ASCII, as anything else cannot be sent back in a Content-Type header.
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+const QUOTED = '"(?:[\\t !#-\\[\\]-~]|\\\\[\\t -~])*"'
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|${QUOTED}))?)*$`)
+
+/**
+ * A value's media type, as a PUT's Content-Type or a bulk write's contentType: one definition for both, so that
+ * every stored type can be sent back as a header. A wildcard (`*` as type or subtype) is a range, not a type.
+ */
+export const MediaTypeSchema = z.string()
+  .max(MEDIA_TYPE_MAX_BYTES, { error: `must be at most ${MEDIA_TYPE_MAX_BYTES} characters` })
+  .refine((type) => MEDIA_TYPE.test(type) && !/^(?:\*\/|[^/]*\/\*(?:[ \t;]|$))/.test(type), {
+    error: 'must be a media type (RFC 9110), as type/subtype with optional parameters, without wildcards'
+  })
+  .describe('A media type such as `application/json` or `text/plain; charset=utf-8` (RFC 9110 §8.3.1): ' +
+    `printable ASCII, at most ${MEDIA_TYPE_MAX_BYTES} characters, no wildcards`)
+
 export const CACHE_TAG_MAX_BYTES = 128
 export const CACHE_TAGS_MAX = 16
 

@@ -26,6 +26,8 @@ export interface CacheLookup {
   entry: CacheEntry | undefined
   /** Only for a miss or a stale entry, and only when a lease is held or was asked for. */
   lease: Lease | undefined
+  /** The key holds an entry whose value is larger than the read allowed (entry is then undefined). */
+  tooLarge?: true
 }
 
 export interface CachePut {
@@ -49,8 +51,11 @@ export type PutResult = 'created' | 'replaced' | 'precondition-failed' | 'lease-
  * precondition or lease check with someone else's write. Backend failures reject with StoreUnavailableError.
  */
 export interface CacheStore {
-  /** Reads an entry; with `lease`, a miss or stale entry grants the caller a lease of that lifetime if none is held. */
-  get (key: string, lease?: { ttlMs: number }): Promise<CacheLookup>
+  /**
+   * Reads an entry; with `lease`, a miss or stale entry grants the caller a lease of that lifetime if none is held.
+   * With `maxValueBytes`, a larger value is not read at all (tooLarge), so a read's memory stays within it.
+   */
+  get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number): Promise<CacheLookup>
   /** Any successful write ends the key's lease. */
   put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult>
   /** Ends the key's lease too, even when it holds no entry: a value computed before it is never stored after it. */

@@ -46,9 +46,12 @@ export class MemoryCacheStore implements CacheStore {
     return this.#tags.memberCount
   }
 
-  async get (key: string, lease?: { ttlMs: number }): Promise<CacheLookup> {
+  async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number): Promise<CacheLookup> {
     const now = Date.now()
     const found = this.#entries.get(key)?.value
+    if (found !== undefined && maxValueBytes !== undefined && found.value.length > maxValueBytes) {
+      return { entry: undefined, lease: undefined, tooLarge: true }
+    }
     const entry = found && {
       value: found.value,
       contentType: found.contentType,

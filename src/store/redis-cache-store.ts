@@ -36,10 +36,12 @@ export class RedisCacheStore implements CacheStore {
     defineScripts(redis)
   }
 
-  async get (key: string, lease?: { ttlMs: number }): Promise<CacheLookup> {
+  async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number): Promise<CacheLookup> {
     const token = lease === undefined ? '' : randomBytes(16).toString('base64url')
-    const [value, contentType, etag, ttlMs, ageMs, leaseState, leaseMs] = await callRedis('cacheGet',
-      this.#redis.cacheGetBuffer(this.#prefix + key, lease === undefined ? '' : String(lease.ttlMs), token))
+    const [value, contentType, etag, ttlMs, ageMs, leaseState, leaseMs, tooLarge] = await callRedis('cacheGet',
+      this.#redis.cacheGetBuffer(this.#prefix + key, lease === undefined ? '' : String(lease.ttlMs), token,
+        maxValueBytes === undefined ? '' : String(maxValueBytes)))
+    if (tooLarge === 1) return { entry: undefined, lease: undefined, tooLarge: true }
     const entry = value === null
       ? undefined
       : {

@@ -12,8 +12,8 @@ declare module 'ioredis' {
     tagTake (key: string, count: number): Result<string[], Context>
     /** numberOfKeys entry keys, then as many write ids, then the lease channel. */
     tagEvict (numberOfKeys: number, ...keysThenArgs: string[]): Result<Array<string | 0>, Context>
-    cacheGetBuffer (key: string, leaseTtlMs: string, leaseToken: string): Result<
-      [Buffer | null, Buffer | null, Buffer | null, number, number, Buffer, number], Context>
+    cacheGetBuffer (key: string, leaseTtlMs: string, leaseToken: string, maxValueBytes: string): Result<
+      [Buffer | null, Buffer | null, Buffer | null, number, number, Buffer, number, (1 | undefined)?], Context>
     conditionalDelete (key: string, ifMatch: string, ifNoneMatch: string, leaseChannel: string)
     : Result<[number, string?, string?], Context>
     sessionGet (key: string, touch: '1' | '0'): Result<string[] | null, Context>

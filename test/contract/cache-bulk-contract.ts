@@ -47,7 +47,8 @@ export function cacheBulkContract (t: Test, makeApp: AppFactory): void {
         value: b64('{"name":"Ada"}'),
         contentType: 'application/json',
         etag: results[0]!.etag,
-        ttlSeconds: user.ttlSeconds
+        ttlSeconds: user.ttlSeconds,
+        stale: false
       })
       t.ok(user.ttlSeconds === 59 || user.ttlSeconds === 60, 'the TTL left, rounded down')
       t.ok(Buffer.from(blob.value, 'base64').equals(everyByte), 'binary bytes round-trip')
@@ -155,5 +156,60 @@ export function cacheBulkContract (t: Test, makeApp: AppFactory): void {
       t.equal(denied.statusCode, 403, `a reader may not bulk ${operation}`)
     }
     t.equal((await bulk(app, 'get', { keys: ['shared'] })).statusCode, 401, 'no credential, no answer')
+  })
+
+  t.test('a bulk write refuses every media type a PUT refuses, and stores nothing of the request', async (t) => {
+    const app = await makeApp(t)
+    for (const contentType of ['text/plain;\u0007', 'text/plain\u0000', 'text/\u0100', '*/*', 'text/*', 'text', '',
+      `text/${'x'.repeat(300)}`]) {
+      const res = await bulk(app, 'put', {
+        entries: [{ key: 'fine', value: b64('v') }, { key: 'bad-type', value: b64('v'), contentType }]
+      })
+      t.equal(res.statusCode, 400, JSON.stringify(contentType))
+      t.match(res.headers['content-type'], PROBLEM)
+      const single = await app.inject({
+        method: 'PUT', url: '/cache/bad-type', headers: { 'content-type': contentType }, payload: 'v'
+      })
+      t.ok([400, 415].includes(single.statusCode), `PUT with ${JSON.stringify(contentType)}: ${single.statusCode}`)
+    }
+    t.same((await bulk(app, 'get', { keys: ['fine', 'bad-type'] })).json().entries.map(({ found }: any) => found),
+      [false, false], 'nothing was stored')
+    const fine = await bulk(app, 'put', {
+      entries: [{ key: 'typed', value: b64('v'), contentType: 'text/plain; charset="utf-8"' }]
+    })
+    t.equal(fine.json().results[0].outcome, 'created')
+    t.equal((await app.inject({ method: 'GET', url: '/cache/typed' })).headers['content-type'],
+      'text/plain; charset="utf-8"', 'the same type a PUT would store, served back')
+  })
+
+  t.test('a bulk read marks a stale entry as GET does, and counts it as stale', async (t) => {
+    const app = await makeApp(t)
+    await bulk(app, 'put', { entries: [{ key: 'ageing', value: b64('v'), ttlSeconds: 1, staleSeconds: 30 }] })
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    const [entry] = (await bulk(app, 'get', { keys: ['ageing'] })).json().entries
+    t.match(entry, { found: true, value: b64('v'), ttlSeconds: 0, stale: true })
+    const metrics = await app.metrics.registry.getSingleMetricAsString('cache_lookups_total')
+    t.match(metrics, /result="stale"\} 1/, 'counted as a stale read, as GET counts it')
+  })
+
+  t.test('a bulk read answers within its size limit, and names the entries to read alone', async (t) => {
+    const app = await makeApp(t, { CACHE_BULK_MAX_RESPONSE_BYTES: '8192' })
+    const big = (c: string) => b64(c.repeat(3000))
+    await bulk(app, 'put', {
+      entries: [{ key: 'a', value: big('a') }, { key: 'b', value: big('b') }, { key: 'c', value: big('c') },
+        { key: 'd', value: b64('small') }]
+    })
+    const read = await bulk(app, 'get', { keys: ['a', 'b', 'c', 'd', 'none'] })
+    t.equal(read.statusCode, 200)
+    const entries = read.json().entries
+    t.same(entries.map(({ key, found, tooLarge }: any) => [key, found, tooLarge === true]),
+      [['a', true, false], ['b', true, false], ['c', true, true], ['d', true, false], ['none', false, false]],
+      'what fits is answered in the order asked; the rest is named, not dropped')
+    t.same(entries[2], { key: 'c', found: true, tooLarge: true })
+    const valueBytes = entries.reduce((sum: number, { value }: any) =>
+      sum + Buffer.from(value ?? '', 'base64').length, 0)
+    t.ok(valueBytes <= 8192, `${valueBytes} value bytes answered`)
+    const alone = await app.inject({ method: 'GET', url: '/cache/c' })
+    t.equal(alone.body, 'c'.repeat(3000), 'and the one left out reads alone')
   })
 }

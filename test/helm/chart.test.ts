@@ -86,6 +86,7 @@ function checkPolicies (t: Test, manifests: Manifest[]) {
   t.equal(container.livenessProbe.httpGet.path, '/healthz', 'liveness on /healthz')
   t.equal(container.readinessProbe.httpGet.path, '/readyz', 'readiness on /readyz')
   t.ok(container.startupProbe, 'a startup probe')
+  t.equal(pod.automountServiceAccountToken, false, 'no Kubernetes API token in the pod')
   t.ok(container.resources.requests.cpu && container.resources.requests.memory, 'requests set')
   t.ok(container.resources.limits.memory, 'a memory limit')
   const config = find(manifests, 'ConfigMap')!.data
@@ -96,6 +97,14 @@ function checkPolicies (t: Test, manifests: Manifest[]) {
   t.not(config.AUTH_MODE, 'none', 'callers are authenticated')
   t.match(config.REDIS_URL, /^rediss:\/\//, 'TLS to Redis')
   t.match(config.REQUEST_TIMEOUT_MS, /^[1-9]\d*$/, 'slow clients are cut off')
+  t.equal(config.DOCS_ENABLED, 'false', 'no /docs page by default')
+  for (const [name, value] of Object.entries(config)) {
+    if (/_(SECONDS|BYTES|MS|MAX|KEYS|PORT)$/.test(name)) t.match(value, /^\d+$/, `${name} is a whole number: ${value}`)
+  }
+  const policy = find(manifests, 'NetworkPolicy')
+  for (const rule of policy?.spec.ingress ?? []) {
+    t.ok(rule.from?.length > 0, `ingress to ${rule.ports.map(({ port }: { port: string }) => port)} names who`)
+  }
 
   const service = find(manifests, 'Service')!
   t.ok(service.spec.ports.some((port: { name: string }) => port.name === 'http'), 'the API port is named')
@@ -121,7 +130,9 @@ t.test('bad values are refused by the schema, naming what is wrong', async (t) =
     ['a replica count that is not a number', [...base, '--set', 'replicaCount=three'], /replicaCount/],
     ['a misspelt setting', [...base, '--set', 'autoscalling.enabled=false'], /autoscalling|Additional property/],
     ['an access key mode without its Secret', [...base, '--set', 'redis.auth=password'], /existingSecret/],
-    ['a value cache size of 0', [...base, '--set', 'config.cacheMaxValueBytes=0'], /cacheMaxValueBytes/]
+    ['a value cache size of 0', [...base, '--set', 'config.cacheMaxValueBytes=0'], /cacheMaxValueBytes/],
+    ['a password in the Redis url', [...base, '--set', 'redis.url=rediss://user:secret@cache:6380'], /url/],
+    ['metrics open to everyone', [...base, '--set', 'networkPolicy.metricsFrom={}'], /metricsFrom/]
   ]
   for (const [name, args, reason] of cases) {
     const failed = await run(HELM, ['template', 'cache', CHART, ...KUBE_VERSION, ...args])

@@ -48,15 +48,14 @@ export class EntraRedis {
     const adminPassword = randomBytes(16).toString('hex')
     const nodes: Node[] = []
     for (const server of servers) {
-      const setup = new Redis({ port: server.port, host: '127.0.0.1' })
+      const setup = new Redis(server.clientOptions)
       await setup.acl('SETUSER', 'emulator-admin', 'on', `>${adminPassword}`, '~*', '&*', '+@all')
       await setup.acl('SETUSER', oid, 'on', 'resetpass', '~*', '&*', '+@all')
       await setup.acl('SETUSER', 'default', 'off')
       setup.disconnect()
       // The stand-in's own connections give up quietly when a test stops the server before the stand-in.
       const options = {
-        port: server.port,
-        host: '127.0.0.1',
+        ...server.clientOptions,
         username: 'emulator-admin',
         password: adminPassword,
         retryStrategy: () => null

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { freePort } from './free-port.js'
 import { startRedis, type RedisServer } from './redis-server.js'
+import type { TestCertificates } from './tls.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -14,16 +15,21 @@ export interface RedisCluster {
   seeds: string
 }
 
-export async function startCluster (t: Teardown): Promise<RedisCluster> {
+/** tls: every node serves TLS only, its cluster bus too, with these certificates. */
+export async function startCluster (t: Teardown, { tls }: { tls?: TestCertificates } = {}): Promise<RedisCluster> {
   const nodes: RedisServer[] = []
   for (let i = 0; i < 3; i++) {
     const busPort = await freePort()
     nodes.push(await startRedis(t, {
-      args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort)]
+      tls,
+      args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
+        ...(tls === undefined ? [] : ['--tls-cluster', 'yes', '--tls-replication', 'yes'])]
     }))
   }
   const seeds = nodes.map((node) => `127.0.0.1:${node.port}`)
-  await promisify(execFile)('redis-cli', ['--cluster', 'create', ...seeds, '--cluster-replicas', '0', '--cluster-yes'])
+  const cliTls = tls === undefined ? [] : ['--tls', '--cacert', tls.caFile, '--sni', 'localhost']
+  await promisify(execFile)('redis-cli',
+    [...cliTls, '--cluster', 'create', ...seeds, '--cluster-replicas', '0', '--cluster-yes'])
 
   const admins = nodes.map((node) => node.admin())
   const deadline = Date.now() + 15_000

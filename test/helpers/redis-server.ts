@@ -19,6 +19,8 @@ export interface RedisServerOptions {
 export interface RedisServer {
   port: number
   url: string
+  /** How a client of the test's own reaches it: address, and TLS trust when it serves TLS. */
+  clientOptions: { port: number, host: string, tls?: { ca: string, servername: string } }
   /** A client for the test's own inspection of the server (CLIENT LIST, KEYS, ...). */
   admin (): Redis
   /** Kills the process, as a crash would. */
@@ -60,9 +62,13 @@ export async function startRedis (t: Teardown, options: RedisServerOptions = {})
   const server: RedisServer = {
     port,
     url: `${options.tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`,
+    clientOptions: {
+      port,
+      host: '127.0.0.1',
+      ...(options.tls !== undefined && { tls: { ca: options.tls.ca, servername: 'localhost' } })
+    },
     admin () {
-      const tls = options.tls === undefined ? undefined : { ca: options.tls.ca, servername: 'localhost' }
-      const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, tls })
+      const client = new Redis({ ...server.clientOptions, maxRetriesPerRequest: 1 })
       admins.push(client)
       return client
     },

@@ -5,10 +5,17 @@
 --          x lease expires at; see cache-put.lua)
 -- ARGV[1]  the lease's time to live in milliseconds to take one, or '' to take none
 -- ARGV[2]  the new lease's token
+-- ARGV[3]  the most value bytes to return, or '' for any: a larger value is left in Redis, and said to be there
 -- Returns {value, content type, entity tag, ms fresh left (0 or less when stale), ms since stored (-1 unknown),
---          lease state ('' none, 'granted', 'held'), ms the lease has left}; the first three are nil on a miss.
+--          lease state ('' none, 'granted', 'held'), ms the lease has left, 1 if the value was too large to return};
+--          the first three are nil on a miss, and the value is when it is too large.
 
 local now = now_ms()
+if ARGV[3] ~= '' and redis.call('HSTRLEN', KEYS[1], 'v') > tonumber(ARGV[3]) then
+  local h = redis.call('HMGET', KEYS[1], 't', 'e', 'f', 'a')
+  local fresh = h[3] and tonumber(h[3]) - now or redis.call('PTTL', KEYS[1])
+  return {false, h[1], h[2], fresh, h[4] and now - tonumber(h[4]) or -1, '', 0, 1}
+end
 local h = redis.call('HMGET', KEYS[1], 'v', 't', 'e', 'f', 'a', 'l', 'x')
 local fresh, age = 0, -1
 if h[3] then
