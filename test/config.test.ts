@@ -23,6 +23,7 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
       maxTtlSeconds: 2_592_000,
       maxValueBytes: 1_048_576,
       bulkMaxKeys: 100,
+      bulkMaxResponseBytes: 8_388_608,
       leaseTtlSeconds: 5,
       leaseMaxTtlSeconds: 60
     },
@@ -173,6 +174,18 @@ t.test('trust proxy, CORS and the rate limit', async (t) => {
   t.equal(loadConfig({ TRUST_PROXY: 'true' }).http.trustProxy, true)
   t.equal(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy, 2)
   t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy, ['10.0.0.0/8', '127.0.0.1'])
+  t.same(loadConfig({ TRUST_PROXY: 'loopback, fd00::/8' }).http.trustProxy, ['loopback', 'fd00::/8'])
+  for (const value of ['yes', 'True', '10.0.0.0/33', '10.0.0.0/8/1', 'fd00::/129', 'proxy.internal', ',']) {
+    t.throws(() => loadConfig({ TRUST_PROXY: value }), { name: 'ConfigError', message: /TRUST_PROXY: must be/ },
+      `TRUST_PROXY=${value} is a configuration error`)
+  }
+  t.throws(() => loadConfig({ REDIS_URL: 'redis://:p%zz@host', AUTH_MODE: 'none' }),
+    { name: 'ConfigError', message: /REDIS_URL: must percent-encode/ }, 'a bad escape in the password')
+  try {
+    loadConfig({ REDIS_URL: 'redis://:secret%zz@host', AUTH_MODE: 'none' })
+  } catch (err) {
+    t.notMatch((err as Error).message, /secret/, 'and the password is not echoed')
+  }
   t.same(loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).http.corsOrigins,
     ['https://a.example', 'https://b.example'])
   t.same(loadConfig({ RATE_LIMIT_MAX: '10', RATE_LIMIT_WINDOW_MS: '1000' }).security.rateLimit,

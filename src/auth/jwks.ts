@@ -92,6 +92,8 @@ export class JwksKeySet {
         // A key this runtime cannot read (another key type) verifies nothing here; the others still do.
       }
     }
+    // Replacing the keys held with none would lock every caller out until the next fetch: keep them instead.
+    if (held.size === 0) throw new Error('the JWKS holds no usable signing key; keeping the keys held')
     return held
   }
 

@@ -30,7 +30,8 @@ export class JwtVerifier {
       allowedIss: issuer,
       allowedAud: audiences,
       clockTolerance: clockSkewSeconds * 1000,
-      requiredClaims: ['exp'],
+      // fast-jwt checks iss and aud only when the token has them: a token without either must not pass.
+      requiredClaims: ['exp', 'iss', 'aud'],
       // The key is looked up for the token's own kid and alg, at the configured issuer only.
       key: async ({ header }: DecodedJwt) => await keys.key(header.alg, header.kid)
     })

@@ -1,7 +1,8 @@
 // The HTTP server's settings that are not about one resource: which proxies to believe, which browser origins may
 // call (CORS), when to shed load, how long a request may take to arrive, and whether to serve the API page.
+import { isIP } from 'node:net'
 import type { z } from 'zod'
-import { boolean, commaList, integer, optionalText } from './env.js'
+import { boolean, commaList, integer, optionalText, type Issue } from './env.js'
 
 export const HttpEnvShape = {
   TRUST_PROXY: optionalText(),
@@ -26,9 +27,9 @@ export interface HttpConfig {
   docsEnabled: boolean
 }
 
-export function httpConfigFrom (env: HttpEnv): HttpConfig {
+export function httpConfigFrom (env: HttpEnv, issue: Issue): HttpConfig {
   return {
-    trustProxy: trustProxyFrom(env.TRUST_PROXY),
+    trustProxy: trustProxyFrom(env.TRUST_PROXY, issue),
     corsOrigins: env.CORS_ORIGINS === undefined ? undefined : commaList(env.CORS_ORIGINS),
     maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
@@ -36,10 +37,30 @@ export function httpConfigFrom (env: HttpEnv): HttpConfig {
   }
 }
 
-/** false, true, a hop count, or a comma-separated list of trusted proxy addresses and CIDRs. */
-function trustProxyFrom (value: string | undefined): boolean | number | string[] {
+/** The names proxy-addr (Fastify's trustProxy) knows for address ranges. */
+const RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * false, true, a hop count, or a comma-separated list of trusted proxy addresses and CIDRs. Anything else is a
+ * configuration error naming the variable (never its value): Fastify would throw on it at startup, echoing it.
+ */
+function trustProxyFrom (value: string | undefined, issue: Issue): boolean | number | string[] {
   if (value === undefined || value === 'false') return false
   if (value === 'true') return true
-  if (/^\d+$/.test(value)) return Number(value)
-  return commaList(value)
+  if (/^\d{1,3}$/.test(value)) return Number(value)
+  const entries = commaList(value)
+  if (entries.length === 0 || !entries.every(isAddressOrRange)) {
+    issue('TRUST_PROXY', 'must be false, true, a hop count, or comma-separated IP addresses and CIDRs')
+    return false
+  }
+  return entries
+}
+
+function isAddressOrRange (entry: string): boolean {
+  if (RANGE_NAMES.has(entry)) return true
+  const [address = '', prefix, ...rest] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
 }

@@ -46,7 +46,7 @@ const EnvSchema = z.object({
     logLevel: env.LOG_LEVEL,
     logSlowRequestMs: env.LOG_SLOW_REQUEST_MS,
     keyPrefix: env.KEY_PREFIX,
-    http: httpConfigFrom(env),
+    http: httpConfigFrom(env, issue),
     metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_PORT },
     redis,
     security: securityConfigFrom(env, redis !== undefined, issue),

@@ -85,8 +85,17 @@ function authFrom (env: RedisEnv, url: URL | undefined, issue: Issue): RedisAuth
   if (env.REDIS_PASSWORD !== undefined && fromFile !== undefined) {
     issue('REDIS_PASSWORD_FILE', 'must not be set together with REDIS_PASSWORD')
   }
-  const password = env.REDIS_PASSWORD ?? fromFile ?? (url?.password ? decodeURIComponent(url.password) : undefined)
-  const username = env.REDIS_USERNAME ?? (url?.username ? decodeURIComponent(url.username) : undefined)
+  const decoded = (part: string | undefined) => {
+    if (part === undefined || part === '') return undefined
+    try {
+      return decodeURIComponent(part)
+    } catch {
+      issue('REDIS_URL', 'must percent-encode its user and password correctly (as %XX)')
+      return undefined
+    }
+  }
+  const password = env.REDIS_PASSWORD ?? fromFile ?? decoded(url?.password)
+  const username = env.REDIS_USERNAME ?? decoded(url?.username)
   const mode = env.REDIS_AUTH ?? (password !== undefined ? 'password' : 'none')
 
   if (mode === 'entra') {

@@ -1,6 +1,6 @@
 // The /cache/:key resource: opaque bytes with a media type, a TTL, a strong ETag and RFC 9110 preconditions.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { authenticatedCaller } from '../auth/caller.js'
+import { authenticatedCaller, hasScope } from '../auth/caller.js'
 import { NotFoundError, PreconditionFailedError, UnsupportedMediaTypeError } from '../errors.js'
 import { freshSeconds, setCacheStatus, setLease } from '../http/cache-status.js'
 import { preconditionsOf } from '../http/conditional.js'
@@ -81,10 +81,13 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     },
     handler: async (request, reply) => {
       const { 'cache-lease': leaseSeconds, prefer: waitSeconds } = request.headers
+      const caller = authenticatedCaller(request)
       const waitMs = Math.min(waitSeconds ?? 0, limits.leaseMaxTtlSeconds) * 1000
-      const { entry, lease, waited } = await lookupWithLease(app.cacheStore,
-        storeNames(authenticatedCaller(request))(request.params.key),
-        { lease: leaseSeconds === undefined ? undefined : { ttlMs: leaseSeconds * 1000 }, waitMs })
+      // A lease is a promise to write the value: a caller that may not write is answered as if it had not asked
+      // (it may still wait), or it would hold off every writer for the lease's lifetime.
+      const leaseTtlMs = leaseSeconds !== undefined && hasScope(caller, 'cache:write') ? leaseSeconds * 1000 : undefined
+      const { entry, lease, waited } = await lookupWithLease(app.cacheStore, storeNames(caller)(request.params.key),
+        { lease: leaseTtlMs === undefined ? undefined : { ttlMs: leaseTtlMs }, waitMs })
       app.metrics.cacheLookups.inc({ result: lookupResult(entry) })
       setCacheStatus(reply, entry)
       setLease(reply, lease)

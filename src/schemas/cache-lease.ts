@@ -9,7 +9,9 @@ export function cacheLeaseRequestSchema (defaultTtlSeconds: number, maxTtlSecond
     .transform((value) => Number(/ttl=(\d+)/i.exec(value)?.[1] ?? defaultTtlSeconds))
     .pipe(z.number().max(maxTtlSeconds, { error: `a lease lasts at most ${maxTtlSeconds} seconds` }))
     .describe('On a miss or a stale entry, ask for the lease that makes this caller the one to compute the value ' +
-      `(for ttl seconds, ${defaultTtlSeconds} by default); the answer's Cache-Lease says whether it was granted`)
+      `(for ttl seconds, ${defaultTtlSeconds} by default); the answer's Cache-Lease says whether it was granted. ` +
+      'Only a caller with the cache:write scope is granted one; any other is answered as if it had not asked ' +
+      '(no Cache-Lease-Token; Cache-Lease: held when another caller holds it), and may still wait with Prefer')
 }
 
 /**

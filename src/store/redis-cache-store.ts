@@ -96,7 +96,10 @@ export class RedisCacheStore implements CacheStore {
   async #subscribe (): Promise<void> {
     try {
       const subscriber = this.#subscriber()
-      subscriber.on('message', (_channel: string, key: string) => { this.#waiters.notify(key) })
+      // One listener, however often subscribing is tried again (a user without the channel fails every time).
+      if (subscriber.listenerCount('message') === 0) {
+        subscriber.on('message', (_channel: string, key: string) => { this.#waiters.notify(key) })
+      }
       await subscriber.subscribe(this.#leaseChannel)
     } catch {
       this.#subscribed = undefined

@@ -82,3 +82,15 @@ t.test('a key is only used for the algorithm it was made for', async (t) => {
   const header = base64url({ alg: 'ES256', typ: 'JWT', kid: 'rs256-key-1' })
   await t.rejects(verifier.verify(`${header}.${payload}.${signature}`), /does not fit/)
 })
+
+t.test('a JWKS with no usable key does not replace the keys held', async (t) => {
+  const idp = await startIdentityProvider(t)
+  const verifier = await verifierFor(t, idp, idp.issuer, { refreshIntervalMs: 50, minFetchIntervalMs: 10 })
+  const token = idp.token({ roles: ['cache:read'] })
+  t.ok(await verifier.verify(token), 'a valid token verifies')
+  idp.withdrawKeys()
+  const fetched = idp.jwksFetches()
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.ok(idp.jwksFetches() > fetched, 'the empty key set was fetched')
+  t.ok(await verifier.verify(token), 'and the keys held still verify the same token')
+})

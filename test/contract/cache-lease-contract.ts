@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import { bearer, ISOLATED_CALLERS_ENV, WRITER_A, WRITER_B } from '../helpers/api-keys.js'
+import { bearer, ISOLATED_CALLERS_ENV, READER, WRITER_A, WRITER_B } from '../helpers/api-keys.js'
 import type { StoreUnderTest } from '../helpers/store-under-test.js'
 
 const ACQUIRE = { 'cache-lease': 'acquire' }
@@ -162,6 +162,19 @@ export function cacheLeaseContract (t: Test, { makeApp, shared }: StoreUnderTest
     t.equal(b.headers['cache-lease'], 'granted; ttl=5', 'another caller\'s lease on the same name is its own')
     const crossed = await put(app, 'same', 'x', { 'cache-lease-token': tokenOf(a), ...bearer(WRITER_B) })
     t.equal(crossed.statusCode, 412, 'a token is good only for its own caller\'s key')
+  })
+
+  t.test('a lease needs the right to write: a read-only caller is answered as if it had not asked', async (t) => {
+    const app = await makeApp(t, { ...ISOLATED_CALLERS_ENV, KEY_ISOLATION: 'none' })
+    const reader = await get(app, 'guarded', { ...ACQUIRE, ...bearer(READER) })
+    t.equal(reader.statusCode, 404)
+    t.equal(reader.headers['cache-lease'], undefined, 'no lease granted to a caller that could never write the value')
+    t.equal(reader.headers['cache-lease-token'], undefined)
+    const writer = await get(app, 'guarded', { ...ACQUIRE, ...bearer(WRITER_A) })
+    t.equal(writer.headers['cache-lease'], 'granted; ttl=5', 'so a writer is not held off')
+    const again = await get(app, 'guarded', { ...ACQUIRE, ...bearer(READER) })
+    t.equal(again.headers['cache-lease'], 'held; ttl=5', 'the reader learns that a writer holds it')
+    t.equal(again.headers['cache-lease-token'], undefined)
   })
 
   t.test('the herd: 200 concurrent misses across two replicas, one computation', async (t) => {

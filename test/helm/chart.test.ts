@@ -132,6 +132,7 @@ t.test('bad values are refused by the schema, naming what is wrong', async (t) =
     ['an access key mode without its Secret', [...base, '--set', 'redis.auth=password'], /existingSecret/],
     ['a value cache size of 0', [...base, '--set', 'config.cacheMaxValueBytes=0'], /cacheMaxValueBytes/],
     ['a password in the Redis url', [...base, '--set', 'redis.url=rediss://user:secret@cache:6380'], /url/],
+    ['trusting any X-Forwarded-For', [...base, '--set', 'trustProxy=true'], /trustProxy/],
     ['metrics open to everyone', [...base, '--set', 'networkPolicy.metricsFrom={}'], /metricsFrom/]
   ]
   for (const [name, args, reason] of cases) {

@@ -15,6 +15,8 @@ export interface IdentityProvider {
   token (claims?: Record<string, unknown>, options?: { alg?: 'RS256' | 'ES256' }): string
   /** Replaces the published keys with new ones; tokens signed before no longer verify once caches expire. */
   rotate (): void
+  /** Publishes a JWKS with no usable key (an empty set, or only keys for encryption) until the next rotate(). */
+  withdrawKeys (): void
   /** How many times the JWKS was fetched. */
   jwksFetches (): number
   publicKeyPem (): string
@@ -32,6 +34,7 @@ export async function startIdentityProvider (t: Teardown): Promise<IdentityProvi
   let generation = 1
   let keys = [makeKey('RS256', generation), makeKey('ES256', generation)]
   let fetches = 0
+  let withdrawn = false
   const server = Fastify()
   let base = ''
   server.get('/tenant-0001/v2.0/.well-known/openid-configuration', async () => ({
@@ -39,6 +42,7 @@ export async function startIdentityProvider (t: Teardown): Promise<IdentityProvi
   }))
   server.get('/tenant-0001/discovery/v2.0/keys', async () => {
     fetches++
+    if (withdrawn) return { keys: keys.map((key) => ({ ...key.jwk, use: 'enc' })) }
     return { keys: keys.map((key) => key.jwk) }
   })
   base = await server.listen({ port: 0, host: '127.0.0.1' })
@@ -56,7 +60,11 @@ export async function startIdentityProvider (t: Teardown): Promise<IdentityProvi
       const sign = createSigner({ key: pem, algorithm: alg, kid: key.kid })
       return sign({ iss: issuer, aud: audience, iat: now, nbf: now, exp: now + 3600, oid: 'caller-oid-1', ...claims })
     },
+    withdrawKeys () {
+      withdrawn = true
+    },
     rotate () {
+      withdrawn = false
       generation++
       keys = [makeKey('RS256', generation), makeKey('ES256', generation)]
     },
