@@ -104,7 +104,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(openApiPlugin, { docsEnabled: http.docsEnabled })
   await app.register(metricsPlugin)
   if (redis === undefined) {
-    await app.register(memoryStore)
+    await app.register(memoryStore, { waiting: config.cache.waiting })
   } else {
     await app.register(redisPlugin, {
       redis,
@@ -112,7 +112,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
       ...(options.tokenBackoff !== undefined && { tokenBackoff: options.tokenBackoff }),
       ...(options.onFatalError !== undefined && { onFatalError: options.onFatalError })
     })
-    await app.register(redisStore, { keyPrefix: config.keyPrefix })
+    await app.register(redisStore, {
+      keyPrefix: config.keyPrefix, waiting: config.cache.waiting, commandTimeoutMs: redis.commandTimeoutMs
+    })
   }
   await app.register(protectionPlugin, {
     headers, corsOrigins: http.corsOrigins, maxEventLoopDelayMs: http.maxEventLoopDelayMs

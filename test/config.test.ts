@@ -25,7 +25,8 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
       bulkMaxKeys: 100,
       bulkMaxResponseBytes: 8_388_608,
       leaseTtlSeconds: 5,
-      leaseMaxTtlSeconds: 60
+      leaseMaxTtlSeconds: 60,
+      waiting: { maxWaiters: 10_000, maxPerCaller: 1000 }
     },
     sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
     shutdownGraceMs: 10_000,

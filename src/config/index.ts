@@ -22,6 +22,8 @@ const EnvSchema = z.object({
   CACHE_BULK_MAX_RESPONSE_BYTES: integer(1024, 512 * 1024 * 1024, 8 * 1_048_576),
   CACHE_LEASE_TTL_SECONDS: integer(1, 3600, 5),
   CACHE_LEASE_MAX_TTL_SECONDS: integer(1, 3600, 60),
+  CACHE_LEASE_MAX_WAITERS: integer(0, 1_000_000, 10_000),
+  CACHE_LEASE_MAX_WAITERS_PER_CALLER: integer(0, 1_000_000, 1000),
   SESSION_IDLE_TTL_SECONDS: integer(1, TTL_MAX, 1800),
   SESSION_ABSOLUTE_TTL_SECONDS: integer(1, TTL_MAX, 86_400),
   SESSION_MAX_BYTES: integer(2, 512 * 1024 * 1024, 65_536),
@@ -57,7 +59,8 @@ const EnvSchema = z.object({
       bulkMaxKeys: env.CACHE_BULK_MAX_KEYS,
       bulkMaxResponseBytes: env.CACHE_BULK_MAX_RESPONSE_BYTES,
       leaseTtlSeconds: env.CACHE_LEASE_TTL_SECONDS,
-      leaseMaxTtlSeconds: env.CACHE_LEASE_MAX_TTL_SECONDS
+      leaseMaxTtlSeconds: env.CACHE_LEASE_MAX_TTL_SECONDS,
+      waiting: { maxWaiters: env.CACHE_LEASE_MAX_WAITERS, maxPerCaller: env.CACHE_LEASE_MAX_WAITERS_PER_CALLER }
     },
     sessions: {
       idleTtlSeconds: env.SESSION_IDLE_TTL_SECONDS,
@@ -95,6 +98,8 @@ export interface Config {
     /** A lease's lifetime when the caller names none, and the longest it may name (and wait for). */
     readonly leaseTtlSeconds: number
     readonly leaseMaxTtlSeconds: number
+    /** Readers waiting for a lease (Prefer: wait) this process holds at most, in all and per caller. */
+    readonly waiting: { readonly maxWaiters: number, readonly maxPerCaller: number }
   }
   readonly sessions: {
     /** Default and largest idle lifetime: a read or write pushes the expiry this far ahead. */

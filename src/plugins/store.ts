@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CacheStore } from '../store/cache-store.js'
+import type { LeaseWaitersOptions } from '../store/lease-waiters.js'
 import { MemoryCacheStore } from '../store/memory-cache-store.js'
 import { MemorySessionStore } from '../store/memory-session-store.js'
 import { RedisCacheStore } from '../store/redis-cache-store.js'
@@ -19,9 +20,12 @@ declare module 'fastify' {
   }
 }
 
-export const memoryStore = fp(async (app) => {
+/** The caps on readers waiting for a lease, in all and per caller. */
+type Waiting = Pick<LeaseWaitersOptions, 'maxWaiters' | 'maxPerCaller'>
+
+export const memoryStore = fp<{ waiting: Waiting }>(async (app, { waiting }) => {
   app.log.warn('Redis is not configured: using the embedded memory store, which is single-instance and not durable')
-  const cacheStore = new MemoryCacheStore()
+  const cacheStore = new MemoryCacheStore(waiting)
   const sessionStore = new MemorySessionStore()
   app.decorate('cacheStore', cacheStore)
   app.decorate('sessionStore', sessionStore)
@@ -33,8 +37,20 @@ export const memoryStore = fp(async (app) => {
   })
 }, { name: 'store' })
 
-export const redisStore = fp<{ keyPrefix: string }>(async (app, { keyPrefix }) => {
-  const cacheStore = new RedisCacheStore(app.redis, keyPrefix, app.redisSubscriber)
+export interface RedisStoreOptions {
+  keyPrefix: string
+  waiting: Waiting
+  /** Redis's command timeout: how soon waiting readers must learn of an outage. */
+  commandTimeoutMs: number
+}
+
+export const redisStore = fp<RedisStoreOptions>(async (app, { keyPrefix, waiting, commandTimeoutMs }) => {
+  const cacheStore = new RedisCacheStore(app.redis, keyPrefix, app.redisSubscriber, {
+    ...waiting,
+    // While readers wait, Redis is asked often enough that an outage answers them all within about its timeout.
+    health: app.redisHealth,
+    healthIntervalMs: Math.max(20, Math.floor(commandTimeoutMs / 10))
+  })
   app.decorate('cacheStore', cacheStore)
   app.decorate('sessionStore', new RedisSessionStore(app.redis, keyPrefix))
   app.decorate('storeHealth', { ping: app.redisHealth })

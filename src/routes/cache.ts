@@ -1,4 +1,5 @@
 // The /cache/:key resource: opaque bytes with a media type, a TTL, a strong ETag and RFC 9110 preconditions.
+import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { authenticatedCaller, hasScope } from '../auth/caller.js'
 import { NotFoundError, PreconditionFailedError, UnsupportedMediaTypeError } from '../errors.js'
@@ -32,6 +33,13 @@ const LEASE_HEADERS: HeaderName[] = ['Cache-Lease', 'Cache-Lease-Token', 'Prefer
 const notFound = () => new NotFoundError('There is no cache entry for this key')
 const preconditionFailed = () => new PreconditionFailedError('The entry does not match the preconditions')
 const leaseLost = () => new PreconditionFailedError('The lease is no longer current; nothing was stored')
+
+/** Aborted when the client goes away before its answer is sent: a waiting reader then stops waiting at once. */
+function clientGone (reply: FastifyReply): AbortSignal {
+  const controller = new AbortController()
+  reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort() })
+  return controller.signal
+}
 
 export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app, limits) => {
   const storeNames = storeNamesOf(limits.keyIsolation)
@@ -86,8 +94,11 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       // A lease is a promise to write the value: a caller that may not write is answered as if it had not asked
       // (it may still wait), or it would hold off every writer for the lease's lifetime.
       const leaseTtlMs = leaseSeconds !== undefined && hasScope(caller, 'cache:write') ? leaseSeconds * 1000 : undefined
-      const { entry, lease, waited } = await lookupWithLease(app.cacheStore, storeNames(caller)(request.params.key),
-        { lease: leaseTtlMs === undefined ? undefined : { ttlMs: leaseTtlMs }, waitMs })
+      const { entry, lease, waited } = await lookupWithLease(app.cacheStore, storeNames(caller)(request.params.key), {
+        lease: leaseTtlMs === undefined ? undefined : { ttlMs: leaseTtlMs },
+        waitMs,
+        waiter: { caller: caller.id, signal: waitMs > 0 ? clientGone(reply) : undefined }
+      })
       app.metrics.cacheLookups.inc({ result: lookupResult(entry) })
       setCacheStatus(reply, entry)
       setLease(reply, lease)

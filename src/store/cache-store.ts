@@ -1,5 +1,5 @@
 // The storage port for cached values: what the /cache routes need, and nothing about how a backend keeps it.
-import type { LeaseWait } from './lease-waiters.js'
+import type { LeaseWait, WaitOptions } from './lease-waiters.js'
 import type { Preconditions } from './preconditions.js'
 import type { DeleteResult } from './types.js'
 
@@ -66,8 +66,11 @@ export interface CacheStore {
    * written after it with its tag intact, never half of each. Unlike the others this is not one atomic step.
    */
   invalidateTag (tag: string): Promise<number>
-  /** Starts waiting for the key's lease to end, on any replica, for at most `ms`. */
-  waitForLease (key: string, ms: number): LeaseWait
+  /**
+   * Starts waiting for the key's lease to end, on any replica, for at most `ms`; undefined when the caller may not
+   * wait (a cap on waiters is reached, or it has gone away).
+   */
+  waitForLease (key: string, ms: number, options: WaitOptions): LeaseWait | undefined
   /** Ends every wait at once, for shutdown. */
   endWaits (): void
 }

@@ -1,20 +1,25 @@
 // A read that may wait: when another caller holds the lease on a missing value, wait (up to a bound) for that
 // caller's write instead of computing the value again. Written once over the port, for every store.
 import type { CacheLookup, CacheStore } from './cache-store.js'
+import type { WaitOptions } from './lease-waiters.js'
 
 export interface LeaseLookupOptions {
   /** Take a lease of this lifetime on a miss or stale entry when none is held. */
   lease?: { ttlMs: number } | undefined
   /** How long the caller is willing to wait for a held lease's value; 0 not at all. */
   waitMs: number
+  /** Who waits, and the signal that its client went away. */
+  waiter: WaitOptions
 }
 
-export async function lookupWithLease (store: CacheStore, key: string, { lease, waitMs }: LeaseLookupOptions)
+export async function lookupWithLease (store: CacheStore, key: string, { lease, waitMs, waiter }: LeaseLookupOptions)
   : Promise<CacheLookup & { waited: boolean }> {
   const found = await store.get(key, lease)
   if (!awaitsValue(found) || waitMs <= 0) return { ...found, waited: false }
 
-  const wait = store.waitForLease(key, Math.min(waitMs, found.lease!.ttlMs))
+  // Past a cap on waiters the reader is answered as if it had not asked to wait.
+  const wait = store.waitForLease(key, Math.min(waitMs, found.lease!.ttlMs), waiter)
+  if (wait === undefined) return { ...found, waited: false }
   try {
     // A lease that ended between the first read and the start of the wait was announced to nobody: read again, once
     // the store listens (or the wait is over anyway), so that no end falls between this read and the listening.

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { setImmediate } from 'node:timers/promises'
 import type { CacheLookup, CachePut, CacheStore, PutResult } from './cache-store.js'
 import { ExpiringMap } from './expiring-map.js'
-import { LeaseWaiters, type LeaseWait } from './lease-waiters.js'
+import { LeaseWaiters, type LeaseWait, type LeaseWaitersOptions, type WaitOptions } from './lease-waiters.js'
 import { conditionalDelete } from './memory-conditional-delete.js'
 import { TagIndex } from './memory-tag-index.js'
 import { evaluatePreconditions, type Preconditions } from './preconditions.js'
@@ -28,7 +28,11 @@ export class MemoryCacheStore implements CacheStore {
   // An entry's tags go with it, however it leaves: deleted, replaced, invalidated or expired.
   readonly #entries = new ExpiringMap<StoredEntry>({ onRemoved: (key, entry) => this.#tags.remove(key, entry.tags) })
   readonly #leases = new ExpiringMap<{ token: string }>()
-  readonly #waiters = new LeaseWaiters()
+  readonly #waiters: LeaseWaiters
+
+  constructor (waiting: LeaseWaitersOptions) {
+    this.#waiters = new LeaseWaiters(waiting)
+  }
 
   close (): void {
     this.#entries.close()
@@ -111,8 +115,13 @@ export class MemoryCacheStore implements CacheStore {
     return removed
   }
 
-  waitForLease (key: string, ms: number): LeaseWait {
-    return this.#waiters.wait(key, ms)
+  waitForLease (key: string, ms: number, options: WaitOptions): LeaseWait | undefined {
+    return this.#waiters.wait(key, ms, options)
+  }
+
+  /** How many readers wait in this process, for tests. */
+  get waiterCount (): number {
+    return this.#waiters.size
   }
 
   endWaits (): void {

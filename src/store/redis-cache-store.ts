@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import type { CacheLookup, CachePut, CacheStore, Lease, PutResult } from './cache-store.js'
-import { LeaseWaiters, type LeaseWait } from './lease-waiters.js'
+import { LeaseWaiters, type LeaseWait, type LeaseWaitersOptions, type WaitOptions } from './lease-waiters.js'
 import type { Preconditions } from './preconditions.js'
 import { callRedis } from './redis-call.js'
 import { defineScripts } from './redis-commands.js'
@@ -22,12 +22,14 @@ export class RedisCacheStore implements CacheStore {
   readonly #tags: RedisTagIndex
   /** Where the scripts announce that a lease ended, to the waiting readers of every replica. */
   readonly #leaseChannel: string
-  readonly #waiters = new LeaseWaiters()
+  readonly #waiters: LeaseWaiters
   readonly #subscriber: () => Redis | Cluster
   #subscribed: Promise<void> | undefined
 
   /** subscriber: the connection lease announcements arrive on, made on the first wait (no waits, no connection). */
-  constructor (redis: Redis | Cluster, keyPrefix: string, subscriber: () => Redis | Cluster) {
+  constructor (redis: Redis | Cluster, keyPrefix: string, subscriber: () => Redis | Cluster,
+    waiting: LeaseWaitersOptions) {
+    this.#waiters = new LeaseWaiters(waiting)
     this.#redis = redis
     this.#prefix = `${keyPrefix}cache:`
     this.#leaseChannel = `${keyPrefix}lease-ended`
@@ -80,9 +82,16 @@ export class RedisCacheStore implements CacheStore {
     return result
   }
 
-  waitForLease (key: string, ms: number): LeaseWait {
+  waitForLease (key: string, ms: number, options: WaitOptions): LeaseWait | undefined {
+    const wait = this.#waiters.wait(this.#prefix + key, ms, options)
+    if (wait === undefined) return undefined
     this.#subscribed ??= this.#subscribe()
-    return { ...this.#waiters.wait(this.#prefix + key, ms), listening: this.#subscribed }
+    return { ...wait, listening: this.#subscribed }
+  }
+
+  /** How many readers wait in this process, for tests. */
+  get waiterCount (): number {
+    return this.#waiters.size
   }
 
   endWaits (): void {

@@ -21,13 +21,16 @@ t.test('a value written while the subscriber connection opens reaches the waitin
     return client
   }
   t.teardown(() => { for (const client of clients) client.disconnect() })
-  const store = new RedisCacheStore(connect(redis.url), 'lease-wait:', () => connect(slowNetwork.url))
+  const store = new RedisCacheStore(connect(redis.url), 'lease-wait:', () => connect(slowNetwork.url),
+    { maxWaiters: 10, maxPerCaller: 10 })
   t.teardown(() => { store.endWaits() })
 
   const { lease } = await store.get('hot', { ttlMs: WAIT_MS })
   t.equal(lease?.state, 'granted')
   const started = performance.now()
-  const waiting = lookupWithLease(store, 'hot', { lease: { ttlMs: WAIT_MS }, waitMs: WAIT_MS })
+  const waiting = lookupWithLease(store, 'hot', {
+    lease: { ttlMs: WAIT_MS }, waitMs: WAIT_MS, waiter: { caller: 'reader' }
+  })
   // The lease holder writes well before the subscriber connection is open, so its announcement reaches nobody.
   await new Promise((resolve) => setTimeout(resolve, CONNECT_DELAY_MS / 8))
   const written = await store.put('hot', {
