@@ -108,6 +108,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   } else {
     await app.register(redisPlugin, {
       redis,
+      keyPrefix: config.keyPrefix,
       ...(options.credential !== undefined && { credential: options.credential }),
       ...(options.tokenBackoff !== undefined && { tokenBackoff: options.tokenBackoff }),
       ...(options.onFatalError !== undefined && { onFatalError: options.onFatalError })

@@ -3,6 +3,7 @@
 // closes it.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TokenCredential } from '@azure/core-auth'
+import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RedisConfig } from '../config/redis.js'
 import { closeRedisClient, createRedisClient, readyOrRefused, subscriberClient } from '../redis/client.js'
@@ -12,6 +13,7 @@ import { observeRedisCommands, observeRedisConnection, observeRedisToken } from 
 import { Reauthenticator, type ReauthenticatorStatus } from '../redis/reauthenticator.js'
 import { TokenRefresher, type TokenRefresherStatus } from '../redis/token-refresher.js'
 import type { BackoffOptions } from '../redis/token-schedule.js'
+import { missingPermissions } from '../redis/permissions.js'
 import { callRedis } from '../store/redis-call.js'
 import { StoreUnavailableError } from '../store/types.js'
 
@@ -26,6 +28,8 @@ const MAX_AUTH_SPREAD_MS = 2000
 
 export interface RedisPluginOptions {
   redis: RedisConfig
+  /** KEY_PREFIX: the keys and channel whose permissions startup checks. */
+  keyPrefix: string
   /** The Entra ID credential; DefaultAzureCredential (workload or managed identity, AZURE_* variables) by default. */
   credential?: TokenCredential
   /** Retry pacing of the token refresher (tests shorten it). */
@@ -54,7 +58,7 @@ declare module 'fastify' {
 }
 
 export default fp<RedisPluginOptions>(async (app, options) => {
-  const { redis, credential, tokenBackoff, onFatalError } = options
+  const { redis, keyPrefix, credential, tokenBackoff, onFatalError } = options
   const { auth } = redis
   const reauthenticator = new Reauthenticator(app.log)
   let credentials: RedisCredentials | undefined =
@@ -82,6 +86,7 @@ export default fp<RedisPluginOptions>(async (app, options) => {
   reauthenticator.track(client)
   let closing = false
   const connected = readyOrRefused(client)
+    .then(async () => { await refuseMissingPermissions(client, keyPrefix, app.log) })
   try {
     // A refusal (a wrong password, a certificate that does not verify) fails startup at once: waiting cannot fix it.
     await Promise.race([connected, sleep(STARTUP_GRACE_MS, undefined, { ref: false })])
@@ -133,3 +138,21 @@ export default fp<RedisPluginOptions>(async (app, options) => {
     await closeRedisClient(client)
   })
 }, { name: 'redis', dependencies: ['metrics'] })
+
+/**
+ * A user without a permission the service needs would fail requests half way, so the service refuses to start and
+ * names each. A probe that cannot run for another reason (Redis slow for a moment) decides nothing: it is logged.
+ */
+async function refuseMissingPermissions (client: RedisClient, keyPrefix: string, log: FastifyBaseLogger)
+  : Promise<void> {
+  let missing: string[]
+  try {
+    missing = await missingPermissions(client, keyPrefix)
+  } catch (err) {
+    log.warn({ err: { message: (err as Error).message } }, 'could not check the Redis user\'s permissions')
+    return
+  }
+  if (missing.length > 0) {
+    throw new Error(`the Redis user lacks permissions the service needs:\n  ${missing.join('\n  ')}`)
+  }
+}

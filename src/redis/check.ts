@@ -1,12 +1,13 @@
 // The operator check behind `npm run check:redis`, after Azure's quickstart: with the service's own settings,
-// connect, PING, SET and GET a probe key, count the server's clients, and warn of an eviction policy that would
-// drop sessions before they expire. Secrets are never printed.
+// connect, PING, check the user's permissions, SET and GET a probe key, count the server's clients, and warn of an
+// eviction policy that would drop sessions before they expire. Secrets are never printed.
 import { randomBytes } from 'node:crypto'
 import type { TokenCredential } from '@azure/core-auth'
 import { pino } from 'pino'
 import type { Config } from '../config/index.js'
 import { closeRedisClient, createRedisClient, waitUntilReady } from './client.js'
 import { connectionsOf, type RedisClient, type RedisCredentials } from './connections.js'
+import { missingPermissions } from './permissions.js'
 import { defaultAzureCredential, usernameFromToken } from './entra-identity.js'
 import { TokenRefresher } from './token-refresher.js'
 
@@ -40,6 +41,13 @@ export async function checkRedis (config: Config, { credential, print }: CheckOp
     })
     print('connect: ok')
     print(`PING: ${await client.ping()}`)
+    const missing = await missingPermissions(client, config.keyPrefix)
+    for (const line of missing) {
+      print(`MISSING PERMISSION: ${line}. Grant it to the user (Redis: ACL SETUSER; Azure: a data access policy ` +
+        'such as Data Contributor)')
+    }
+    if (missing.length > 0) throw new Error('the Redis user lacks permissions the service needs (above)')
+    print('permissions (scripts, TIME, keys and channel under KEY_PREFIX): ok')
 
     const key = `${config.keyPrefix}check:${randomBytes(8).toString('hex')}`
     const value = randomBytes(16).toString('hex')

@@ -16,7 +16,9 @@ const auth = { auth: { mode: 'none' as const }, failureLimit: { max: 0, windowMs
 
 t.test('the Redis plugin needs the metrics plugin before it', async (t) => {
   const app = Fastify()
-  app.register(redisPlugin, { redis: loadConfig({ AUTH_MODE: 'none', REDIS_URL: 'redis://127.0.0.1:1' }).redis! })
+  app.register(redisPlugin, {
+    keyPrefix: 'test:', redis: loadConfig({ AUTH_MODE: 'none', REDIS_URL: 'redis://127.0.0.1:1' }).redis!
+  })
   await t.rejects(ready(app), /dependency 'metrics' of plugin 'redis' is not registered/)
 })
 
