@@ -30,7 +30,7 @@ export class AuthFailureLimit {
   /** Counts a failure; returns how long the address is now blocked for (0 while it is under the limit). */
   async recordFailure (request: FastifyRequest): Promise<number> {
     const result = await this.#count(request)
-    // A store failure counts nothing (skipOnError): an outage must not lock callers out.
+    // A store failure rejects with the store's own error (503): an outage locks nobody out, and lets nobody guess.
     if (result.isAllowed || !result.isExceeded) return 0
     const ttl = Math.max(result.ttl, 1000)
     if (this.#blockedUntil.size >= MAX_BLOCKED_ADDRESSES) {

@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ANONYMOUS } from '../auth/caller.js'
 import { RateLimitedError } from '../errors.js'
+import { sharedCountersIn } from '../redis/rate-limit-store.js'
 
 export interface RateLimitPluginOptions {
   /** Requests per caller per window; 0 turns the per-caller limit off, but not the store auth.ts counts in. */
@@ -26,9 +27,9 @@ export default fp<RateLimitPluginOptions>(async (app, { max, windowMs, shared, k
     // scope check, body parsing and validation: a refused request counts like any other.
     hook: 'onRequest',
     keyGenerator: rateLimitKey,
-    ...(shared && { redis: app.redis, nameSpace: `${keyPrefix}rate-limit:` }),
-    // A Redis outage must not turn into 429s or 500s: the request goes on and meets the store's own 503.
-    skipOnError: true,
+    ...(shared && { store: sharedCountersIn(app.redis, `${keyPrefix}rate-limit:`) }),
+    // A counter Redis cannot update is the store's 503 at once (redis/rate-limit-store.ts), never a 429 or a 500.
+    skipOnError: false,
     enableDraftSpec: true,
     onExceeded: () => { app.metrics.rateLimited.inc() },
     errorResponseBuilder: (_request, context) =>

@@ -3,6 +3,15 @@
 import { redisCommandChannel, type RedisCommandEvent } from '../redis/command-events.js'
 import { StoreFullError, StoreUnavailableError } from './types.js'
 
+/** A Redis client's failure as one of the store's own errors. */
+export function storeErrorOf (err: unknown): StoreFullError | StoreUnavailableError {
+  // Redis prefixes the error with its code: "OOM command not allowed when used memory > 'maxmemory'".
+  if (err instanceof Error && err.name === 'ReplyError' && err.message.startsWith('OOM ')) {
+    return new StoreFullError('The store has no room for new data; nothing was written', { cause: err })
+  }
+  return new StoreUnavailableError('Redis did not answer in time; retry shortly', { cause: err })
+}
+
 /**
  * Redis out of memory rejects with StoreFullError; any other failure to get an answer (down, timed out, a demoted
  * primary refusing writes with READONLY) with StoreUnavailableError.
@@ -14,11 +23,7 @@ export async function callRedis<T> (command: string, reply: Promise<T>): Promise
     return await reply
   } catch (err) {
     failed = true
-    // Redis prefixes the error with its code: "OOM command not allowed when used memory > 'maxmemory'".
-    if (err instanceof Error && err.name === 'ReplyError' && err.message.startsWith('OOM ')) {
-      throw new StoreFullError('The store has no room for new data; nothing was written', { cause: err })
-    }
-    throw new StoreUnavailableError('Redis did not answer in time; retry shortly', { cause: err })
+    throw storeErrorOf(err)
   } finally {
     if (redisCommandChannel.hasSubscribers) {
       const event: RedisCommandEvent = { command, durationMs: performance.now() - started, failed }
