@@ -131,7 +131,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(healthRoutes)
   await app.register(cacheRoutes, { prefix: '/cache', ...config.cache, keyIsolation: security.keyIsolation })
   await app.register(cacheBulkRoutes, { prefix: '/cache-bulk', ...config.cache, keyIsolation: security.keyIsolation })
-  await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions })
+  await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions, keyIsolation: security.keyIsolation })
 
   addMethodNotAllowedRoutes()
   return app

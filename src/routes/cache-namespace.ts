@@ -1,5 +1,6 @@
-// Where a caller's cache keys and tags live in the store: with KEY_ISOLATION=caller, in a namespace of its own, so
-// that no caller can read, overwrite or invalidate another's entries. Shared by the one-by-one and bulk routes.
+// Where a caller's cache keys, tags and session ids live in the store: with KEY_ISOLATION=caller, in a namespace of
+// its own, so that no caller can read, overwrite, invalidate or end another's. Shared by the cache, bulk and session
+// routes.
 import { createHash } from 'node:crypto'
 import type { Caller } from '../auth/caller.js'
 

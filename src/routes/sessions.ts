@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { z } from 'zod'
+import { authenticatedCaller, type Caller } from '../auth/caller.js'
 import { NotFoundError, PayloadTooLargeError, PreconditionFailedError } from '../errors.js'
 import { preconditionsOf } from '../http/conditional.js'
 import { parseExactJson } from '../http/exact-json.js'
@@ -13,11 +14,14 @@ import {
   SessionParamsSchema, SessionPatchSchema, SessionReadQuerySchema, SessionSchema, sessionWriteSchema
 } from '../schemas/sessions.js'
 import type { SessionRecord, SessionWrite } from '../store/session-store.js'
+import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
 
 export interface SessionRoutesOptions {
   idleTtlSeconds: number
   absoluteTtlSeconds: number
   maxBytes: number
+  /** caller: each caller's sessions live in a namespace of its own, as its cache keys do. */
+  keyIsolation: KeyIsolation
 }
 
 const JSON_TYPE = 'application/json'
@@ -27,6 +31,9 @@ const MERGE_PATCH_TYPE = 'application/merge-patch+json'
 const ID_ATTEMPTS = 3
 
 export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, limits) => {
+  const storeNames = storeNamesOf(limits.keyIsolation)
+  /** Where the store keeps a session of the request's caller: the id it knows, in the caller's namespace. */
+  const storeId = (request: { caller: Caller | null }, id: string) => storeNames(authenticatedCaller(request))(id)
   // Room for the envelope and for pretty-printed JSON; the exact limit is checked on the canonical data.
   const bodyLimit = limits.maxBytes * 2 + 4096
   app.removeContentTypeParser('text/plain')
@@ -70,7 +77,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     const write = writeOf(request.body)
     for (let attempt = 1; attempt <= ID_ATTEMPTS; attempt++) {
       const id = randomBytes(32).toString('base64url')
-      const result = await app.sessionStore.put(id, write, { ifNoneMatch: '*' })
+      const result = await app.sessionStore.put(storeId(request, id), write, { ifNoneMatch: '*' })
       if (result.outcome === 'created') {
         request.log.info({ session: sessionRef(id) }, 'session created')
         reply.code(201).header('location', `/sessions/${id}`)
@@ -105,7 +112,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const result = await app.sessionStore.put(id, writeOf(request.body), preconditionsOf(request.headers))
+    const result = await app.sessionStore.put(storeId(request, id), writeOf(request.body),
+      preconditionsOf(request.headers))
     if (result.outcome === 'precondition-failed') throw preconditionFailed()
     request.log.info({ session: sessionRef(id) }, `session ${result.outcome}`)
     reply.code(result.outcome === 'created' ? 201 : 200)
@@ -129,7 +137,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       }
     }
   }, async (request, reply) => {
-    const session = await app.sessionStore.get(request.params.id, { touch: request.query.touch })
+    const session = await app.sessionStore.get(storeId(request, request.params.id), { touch: request.query.touch })
     if (session === undefined) throw notFound()
     return send(reply, request.params.id, session)
   })
@@ -158,7 +166,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const result = await app.sessionStore.patch(id, JSON.stringify(request.body), {
+    const result = await app.sessionStore.patch(storeId(request, id), JSON.stringify(request.body), {
       etag: newEntityTag(),
       maxBytes: limits.maxBytes
     }, preconditionsOf(request.headers))
@@ -187,7 +195,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const result = await app.sessionStore.delete(id, preconditionsOf(request.headers))
+    const result = await app.sessionStore.delete(storeId(request, id), preconditionsOf(request.headers))
     if (result === 'not-found') throw notFound()
     if (result === 'precondition-failed') throw preconditionFailed()
     request.log.info({ session: sessionRef(id) }, 'session deleted')

@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
+import { bearer, ISOLATED_SESSION_CALLERS_ENV, WRITER_A, WRITER_B } from '../helpers/api-keys.js'
 import type { AppFactory } from './cache-contract.js'
 
 const JSON_TYPE = { 'content-type': 'application/json' }
@@ -283,6 +284,38 @@ export function sessionContract (t: Test, makeApp: AppFactory): void {
     t.equal(fresh.statusCode, 201, 'a plain PUT starts a new session under the id')
     t.not(fresh.headers.etag, etag, 'whose ETags never match the old one\'s')
   })
+
+  t.test('with KEY_ISOLATION=caller, one caller never reads, replaces, patches or ends another\'s session',
+    async (t) => {
+      const app = await makeApp(t, ISOLATED_SESSION_CALLERS_ENV)
+      const as = (key: string) => ({ ...JSON_TYPE, ...bearer(key) })
+      const created = await app.inject({
+        method: 'POST', url: '/sessions', headers: as(WRITER_A), payload: JSON.stringify({ data: { owner: 'a' } })
+      })
+      const { id } = created.json()
+      const chosen = await app.inject({
+        method: 'PUT', url: `/sessions/${CLIENT_ID}`, headers: as(WRITER_A), payload: JSON.stringify({ data: { n: 1 } })
+      })
+      t.equal(chosen.statusCode, 201)
+      for (const target of [id, CLIENT_ID]) {
+        const url = `/sessions/${target}`
+        t.equal((await app.inject({ method: 'GET', url, headers: bearer(WRITER_B) })).statusCode, 404,
+          'another caller does not see it')
+        t.equal((await app.inject({
+          method: 'PATCH', url, headers: { ...PATCH_TYPE, ...bearer(WRITER_B) }, payload: '{"owner":"b"}'
+        })).statusCode, 404, 'nor patch it')
+        t.equal((await app.inject({ method: 'DELETE', url, headers: bearer(WRITER_B) })).statusCode, 404,
+          'nor end it')
+      }
+      const taken = await app.inject({
+        method: 'PUT', url: `/sessions/${CLIENT_ID}`, headers: as(WRITER_B), payload: JSON.stringify({ data: { n: 2 } })
+      })
+      t.equal(taken.statusCode, 201, 'the same chosen id is another session in another caller\'s namespace')
+      const own = await app.inject({ method: 'GET', url: `/sessions/${id}`, headers: bearer(WRITER_A) })
+      t.same(own.json().data, { owner: 'a' }, 'and the owner\'s session is as it left it')
+      const mine = await app.inject({ method: 'GET', url: `/sessions/${CLIENT_ID}`, headers: bearer(WRITER_A) })
+      t.same(mine.json().data, { n: 1 })
+    })
 
   t.test('DELETE ends a session: 204, then 404', async (t) => {
     const app = await makeApp(t)

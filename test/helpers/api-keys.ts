@@ -18,3 +18,13 @@ export const ISOLATED_CALLERS_ENV = {
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+/** Two session-keeping callers, each with its own namespace: neither may read, replace or end the other's sessions. */
+export const ISOLATED_SESSION_CALLERS_ENV = {
+  AUTH_MODE: 'api-key',
+  KEY_ISOLATION: 'caller',
+  API_KEYS: JSON.stringify([
+    { name: 'app-a', sha256: hashApiKey(WRITER_A), scopes: ['sessions:read', 'sessions:write'] },
+    { name: 'app-b', sha256: hashApiKey(WRITER_B), scopes: ['sessions:read', 'sessions:write'] }
+  ])
+}
