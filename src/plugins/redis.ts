@@ -112,7 +112,7 @@ export default fp<RedisPluginOptions>(async (app, options) => {
     if (refresher !== undefined && !refresher.hasValidToken()) {
       throw new StoreUnavailableError('The Redis token has expired and could not be refreshed yet')
     }
-    await callRedis('ping', client.ping())
+    await callRedis(client, 'ping', client.ping())
   })
   app.decorate('redisAuthStatus', () => ({ ...refresher?.status(), ...reauthenticator.status() }))
   let subscriber: RedisClient | undefined

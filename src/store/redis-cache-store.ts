@@ -40,9 +40,10 @@ export class RedisCacheStore implements CacheStore {
 
   async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number): Promise<CacheLookup> {
     const token = lease === undefined ? '' : randomBytes(16).toString('base64url')
-    const [value, contentType, etag, ttlMs, ageMs, leaseState, leaseMs, tooLarge] = await callRedis('cacheGet',
-      this.#redis.cacheGetBuffer(this.#prefix + key, lease === undefined ? '' : String(lease.ttlMs), token,
-        maxValueBytes === undefined ? '' : String(maxValueBytes)))
+    const reply = this.#redis.cacheGetBuffer(this.#prefix + key, lease === undefined ? '' : String(lease.ttlMs), token,
+      maxValueBytes === undefined ? '' : String(maxValueBytes))
+    const [value, contentType, etag, ttlMs, ageMs, leaseState, leaseMs, tooLarge] =
+      await callRedis(this.#redis, 'cacheGet', reply)
     if (tooLarge === 1) return { entry: undefined, lease: undefined, tooLarge: true }
     const entry = value === null
       ? undefined
@@ -62,10 +63,11 @@ export class RedisCacheStore implements CacheStore {
     const staleMs = entry.staleSeconds * 1000
     // The memberships live as long as the entry can be served, stale window included.
     const written = await this.#tags.join(key, entry.tags, ttlMs + staleMs)
-    const [reply, replacedId, replacedTags] = await callRedis('cachePut', this.#redis.cachePut(this.#prefix + key,
-      entry.value, entry.contentType, entry.etag, ttlMs, ...encodePreconditions(preconditions),
-      written?.writeId ?? '', staleMs, entry.leaseToken ?? '', this.#leaseChannel, entry.tags.join(' ')))
-    const result = PUT_RESULTS[reply]!
+    const reply = this.#redis.cachePut(this.#prefix + key, entry.value, entry.contentType, entry.etag, ttlMs,
+      ...encodePreconditions(preconditions), written?.writeId ?? '', staleMs, entry.leaseToken ?? '',
+      this.#leaseChannel, entry.tags.join(' '))
+    const [code, replacedId, replacedTags] = await callRedis(this.#redis, 'cachePut', reply)
+    const result = PUT_RESULTS[code]!
     if (result === 'precondition-failed' || result === 'lease-lost') {
       // A refused write's memberships name no entry; they are forgotten all the same, best effort.
       await this.#tags.forget(key, written).catch(() => {})

@@ -16,7 +16,7 @@ const DELETE_RESULTS: Record<number, DeleteResult> = { '-1': 'not-found', 0: 'pr
 export async function conditionalDelete (redis: Redis | Cluster, key: string, preconditions: Preconditions,
   leaseChannel = ''): Promise<{ result: DeleteResult, deleted: TaggedWrite | undefined }> {
   const [ifMatch, ifNoneMatch] = encodePreconditions(preconditions)
-  const [reply, writeId, tags] = await callRedis('conditionalDelete',
+  const [reply, writeId, tags] = await callRedis(redis, 'conditionalDelete',
     redis.conditionalDelete(key, ifMatch, ifNoneMatch, leaseChannel))
   return { result: DELETE_RESULTS[reply]!, deleted: taggedWriteOf(writeId, tags) }
 }

@@ -23,14 +23,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async get (id: string, { touch }: { touch: boolean }): Promise<SessionRecord | undefined> {
-    const reply = await callRedis('sessionGet', this.#redis.sessionGet(this.#key(id), touch ? '1' : '0'))
+    const reply = await callRedis(this.#redis, 'sessionGet', this.#redis.sessionGet(this.#key(id), touch ? '1' : '0'))
     if (reply === null) return undefined
     const [data, etag, ...times] = reply
     return record(data!, etag!, times)
   }
 
   async put (id: string, write: SessionWrite, preconditions: Preconditions): Promise<SessionPutResult> {
-    const [status, ...times] = await callRedis('sessionPut',
+    const [status, ...times] = await callRedis(this.#redis, 'sessionPut',
       this.#redis.sessionPut(this.#key(id), write.data, write.idleTtlSeconds * 1000, write.absoluteTtlSeconds * 1000,
         write.etag, ...encodePreconditions(preconditions)))
     if (status === 0) return { outcome: 'precondition-failed' }
@@ -39,7 +39,7 @@ export class RedisSessionStore implements SessionStore {
 
   async patch (id: string, patch: string, { etag, maxBytes }: { etag: string, maxBytes: number },
     preconditions: Preconditions): Promise<SessionPatchResult> {
-    const [status, data, ...times] = await callRedis('sessionPatch',
+    const [status, data, ...times] = await callRedis(this.#redis, 'sessionPatch',
       this.#redis.sessionPatch(this.#key(id), patch, etag, maxBytes, ...encodePreconditions(preconditions)))
     if (status === 0) return { outcome: 'precondition-failed' }
     if (status === -1) return { outcome: 'not-found' }

@@ -56,7 +56,7 @@ export class RedisTagIndex {
     const write = { writeId: randomUUID(), tags }
     const member = `${write.writeId}:${key}`
     await Promise.all(tags.map(async (tag) =>
-      await callRedis('tagAdd', this.#redis.tagAdd(this.#tagPrefix + tag, member, ttlMs))))
+      await callRedis(this.#redis, 'tagAdd', this.#redis.tagAdd(this.#tagPrefix + tag, member, ttlMs))))
     return write
   }
 
@@ -76,14 +76,14 @@ export class RedisTagIndex {
     if (write === undefined) return
     const member = `${write.writeId}:${key}`
     await Promise.all(write.tags.map(async (tag) =>
-      await callRedis('tagForget', this.#redis.zrem(this.#tagPrefix + tag, member))))
+      await callRedis(this.#redis, 'tagForget', this.#redis.zrem(this.#tagPrefix + tag, member))))
   }
 
   async #confirm (key: string, write: TaggedWrite | undefined): Promise<void> {
     if (write === undefined) return
     const member = `${write.writeId}:${key}`
     const scores = await Promise.all(write.tags.map(async (tag) =>
-      await callRedis('tagConfirm', this.#redis.zscore(this.#tagPrefix + tag, member))))
+      await callRedis(this.#redis, 'tagConfirm', this.#redis.zscore(this.#tagPrefix + tag, member))))
     if (scores.every((score) => score !== null)) return
     // Taken by an invalidation while the entry was being written: it is that invalidation's to remove.
     await this.#evict([member])
@@ -94,10 +94,10 @@ export class RedisTagIndex {
     const tagKey = this.#tagPrefix + tag
     // The members there when it starts, and no more: writes that keep joining the tag while it runs are concurrent
     // with it, and must not keep it running for ever.
-    let left = await callRedis('tagCount', this.#redis.zcard(tagKey))
+    let left = await callRedis(this.#redis, 'tagCount', this.#redis.zcard(tagKey))
     let removed = 0
     while (left > 0) {
-      const members = await callRedis('tagTake', this.#redis.tagTake(tagKey, Math.min(left, TAG_BATCH)))
+      const members = await callRedis(this.#redis, 'tagTake', this.#redis.tagTake(tagKey, Math.min(left, TAG_BATCH)))
       if (members.length === 0) break
       left -= members.length
       removed += await this.#evict(members, tag)
@@ -115,9 +115,12 @@ export class RedisTagIndex {
     const writes = members.map((member) =>
       ({ writeId: member.slice(0, WRITE_ID_LENGTH), key: member.slice(WRITE_ID_LENGTH + 1) }))
     const groups = this.#oneKeyPerScript ? writes.map((write) => [write]) : [writes]
-    const replies = await Promise.all(groups.map(async (group) => await callRedis('tagEvict', this.#redis.tagEvict(
-      group.length, ...group.map(({ key }) => this.#entryPrefix + key), ...group.map(({ writeId }) => writeId),
-      this.#leaseChannel))))
+    const replies = await Promise.all(groups.map(async (group) => {
+      const keys = group.map(({ key }) => this.#entryPrefix + key)
+      const writeIds = group.map(({ writeId }) => writeId)
+      return await callRedis(this.#redis, 'tagEvict',
+        this.#redis.tagEvict(group.length, ...keys, ...writeIds, this.#leaseChannel))
+    }))
     const outcomes = replies.flat()
     const deleted = groups.flat().flatMap(({ writeId, key }, i) => {
       const tags = outcomes[i]!
