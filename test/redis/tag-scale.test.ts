@@ -13,7 +13,11 @@ import { until } from '../helpers/until.js'
 
 const MEMBERS = 1_000_000
 const LIVE = 1000
-/** Far above the millisecond or so a batch takes, far below the 1 to 2 s one read of every member took. */
+/**
+ * Far above the millisecond or so a batch takes, far below the 1 to 2 s one read of every member took: a CI machine
+ * running other suites beside this one can hold Redis off its core for ten milliseconds and more, and the latency
+ * monitor counts wall time.
+ */
 const LONGEST_BLOCK_MS = 100
 
 const invalidate = async (app: Awaited<ReturnType<typeof buildTestApp>>, tag: string) =>
@@ -40,7 +44,7 @@ t.test('Redis: a million-member tag is invalidated whole, in batches that never 
   }
   t.equal(await admin.zcard('scale:tag:big'), MEMBERS)
 
-  await admin.config('SET', 'latency-monitor-threshold', '10')
+  await admin.config('SET', 'latency-monitor-threshold', String(LONGEST_BLOCK_MS / 2))
   await admin.latency('RESET')
   const probe = await startPingProbe(redis.port)
   const started = performance.now()
@@ -53,7 +57,8 @@ t.test('Redis: a million-member tag is invalidated whole, in batches that never 
   t.equal(await admin.exists('scale:tag:big'), 0, 'nothing of the tag is left')
   t.equal((await admin.keys('scale:cache:*')).length, 0, 'nor any of its entries')
   const events = await admin.latency('LATEST') as Array<[string, number, number, number]>
-  t.same(events.filter(([event]) => event === 'command'), [], 'Redis ran no command of 10 ms or more')
+  t.same(events.filter(([event]) => event === 'command'), [],
+    `Redis ran no command of ${LONGEST_BLOCK_MS / 2} ms or more`)
   t.ok(longest < LONGEST_BLOCK_MS,
     `another client waited at most ${longest.toFixed(1)} ms (${took.toFixed(0)} ms in all)`)
 })
