@@ -31,9 +31,9 @@ async function bulkRead () {
     await sleep(500)
     const before = { rss: rssMiB(service.pid), peak: peakMiB(service.pid) }
     let slowestHealth = 0
-    let reading = true
+    const reading = { on: true }
     const health = (async () => {
-      while (reading) {
+      while (reading.on) {
         const started = performance.now()
         await fetch(`${service.base}/healthz`)
         slowestHealth = Math.max(slowestHealth, performance.now() - started)
@@ -46,12 +46,13 @@ async function bulkRead () {
     })
     const body = await res.text()
     const took = performance.now() - started
-    reading = false
+    reading.on = false
     await health
     const entries = JSON.parse(body).entries
     const served = entries.filter((entry) => entry.value !== undefined).length
     const tooLarge = entries.filter((entry) => entry.tooLarge === true).length
-    console.log(`bulk read of 100 × 1 MiB: ${res.status} in ${took.toFixed(0)} ms, ${(body.length / 2 ** 20).toFixed(1)} ` +
+    const json = (body.length / 2 ** 20).toFixed(1)
+    console.log(`bulk read of 100 × 1 MiB: ${res.status} in ${took.toFixed(0)} ms, ${json} ` +
       `MiB of JSON, ${served} values served and ${tooLarge} named tooLarge; RSS ${mib(before.rss)} before, peak ` +
       `${mib(before.peak)} before and ${mib(peakMiB(service.pid))} after; slowest /healthz meanwhile ` +
       `${slowestHealth.toFixed(0)} ms`)
@@ -64,7 +65,10 @@ async function bulkRead () {
 async function abandonedWaiters (count) {
   const redis = await startRedis()
   const service = await startService({
-    REDIS_URL: redis.url, AUTH_MODE: 'none', RATE_LIMIT_MAX: '0', CACHE_LEASE_MAX_WAITERS_PER_CALLER: '100000',
+    REDIS_URL: redis.url,
+    AUTH_MODE: 'none',
+    RATE_LIMIT_MAX: '0',
+    CACHE_LEASE_MAX_WAITERS_PER_CALLER: '100000',
     CACHE_LEASE_MAX_WAITERS: '100000'
   })
   try {
