@@ -8,8 +8,9 @@ import { startRedis } from '../helpers/redis-server.js'
 
 const COMMAND_TIMEOUT_MS = 300
 const WORKERS = 16
-// Far above the command timeout, far below a hang.
-const ANSWER_BOUND_MS = 2000
+// The promise is the command timeout; the rest is room for sixteen workers on a busy CI machine (a killed Redis is
+// refused at once, so the slowest answer is usually a tenth of this).
+const ANSWER_BOUND_MS = COMMAND_TIMEOUT_MS + 700
 
 t.test('killed under load: quick answers, recovery within 2 s, and every acknowledged write kept', async (t) => {
   const redis = await startRedis(t, { args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
