@@ -43,7 +43,10 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
     bodyLimit: keysBodyLimit,
     schema: {
       summary: 'Read many cached values at once',
-      description: 'Answers every key, in the order asked, with its value (base64) or `found: false`.',
+      description: 'Answers every key, in the order asked, with its value (base64) or `found: false`. One answer ' +
+        `carries at most ${options.bulkMaxResponseBytes} bytes of values: each key may first take an equal share, ` +
+        'the rest goes in the order asked, and an entry that does not fit is answered `tooLarge: true`, to be read ' +
+        'alone with GET /cache/{key}.',
       tags: ['cache'],
       operationId: 'getCacheEntries',
       body: bulkKeysSchema(limits),

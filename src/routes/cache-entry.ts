@@ -2,7 +2,7 @@
 // and stale defaults, the tags' names, and what a read reports (fresh or stale). The one-by-one and bulk routes both
 // go through it, so they cannot validate, default or count differently.
 import { entityTagOf } from '../http/entity-tag.js'
-import { DEFAULT_MEDIA_TYPE, MediaTypeSchema } from '../schemas/cache.js'
+import { DEFAULT_MEDIA_TYPE, isMediaType } from '../schemas/cache.js'
 import type { CacheEntry, CachePut } from '../store/cache-store.js'
 import type { StoreName } from './cache-namespace.js'
 
@@ -36,7 +36,7 @@ export function entryToStore (write: EntryWrite, defaultTtlSeconds: number, stor
  * be sendable as a header, and its bytes are then served as what they are known to be: bytes.
  */
 export function servedMediaType (entry: CacheEntry): string {
-  return MediaTypeSchema.safeParse(entry.contentType).success ? entry.contentType : DEFAULT_MEDIA_TYPE
+  return isMediaType(entry.contentType) ? entry.contentType : DEFAULT_MEDIA_TYPE
 }
 
 /** What a read found, as the metrics and a bulk read's `stale` count it. */

@@ -8,7 +8,7 @@ import { preconditionsOf } from '../http/conditional.js'
 import type { HeaderName } from '../openapi/responses.js'
 import {
   CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema, MEDIA_TYPE_MAX_BYTES,
-  MediaTypeSchema, TagInvalidationSchema
+  isMediaType, TagInvalidationSchema
 } from '../schemas/cache.js'
 import { CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema } from '../schemas/cache-lease.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
@@ -142,7 +142,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     }
   }, async (request, reply) => {
     const contentType = request.headers['content-type']
-    if (contentType !== undefined && !MediaTypeSchema.safeParse(contentType).success) {
+    if (contentType !== undefined && !isMediaType(contentType)) {
       throw new UnsupportedMediaTypeError('Content-Type must be a media type (type/subtype, printable ASCII, no ' +
         `wildcards, at most ${MEDIA_TYPE_MAX_BYTES} characters): it is stored, and sent back with the value`)
     }

@@ -24,7 +24,9 @@ export const PreferSchema = z.string()
     return wait === undefined ? undefined : Number(wait)
   })
   .describe('`wait=<seconds>`: on a miss while another caller holds the lease, wait up to this long ' +
-    '(and no longer than the lease) for its value instead of answering 404 at once')
+    '(and no longer than the lease) for its value instead of answering 404 at once. Waiters are capped per ' +
+    'replica and per caller (CACHE_LEASE_MAX_WAITERS, CACHE_LEASE_MAX_WAITERS_PER_CALLER): past a cap the read ' +
+    'is answered at once, without Preference-Applied, as if it had not asked to wait')
 
 export const CacheLeaseTokenSchema = z.string()
   .regex(/^[A-Za-z0-9_-]{22}$/, { error: 'must be a lease token as GET gave it' })

@@ -46,13 +46,20 @@ const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 const QUOTED = '"(?:[\\t !#-\\[\\]-~]|\\\\[\\t -~])*"'
 const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|${QUOTED}))?)*$`)
 
+const WILDCARD = /^(?:\*\/|[^/]*\/\*(?:[ \t;]|$))/
+
+/** The rule of MediaTypeSchema as a plain test, for the read path, which checks every stored type it serves. */
+export function isMediaType (type: string): boolean {
+  return type.length <= MEDIA_TYPE_MAX_BYTES && MEDIA_TYPE.test(type) && !WILDCARD.test(type)
+}
+
 /**
  * A value's media type, as a PUT's Content-Type or a bulk write's contentType: one definition for both, so that
  * every stored type can be sent back as a header. A wildcard (`*` as type or subtype) is a range, not a type.
  */
 export const MediaTypeSchema = z.string()
   .max(MEDIA_TYPE_MAX_BYTES, { error: `must be at most ${MEDIA_TYPE_MAX_BYTES} characters` })
-  .refine((type) => MEDIA_TYPE.test(type) && !/^(?:\*\/|[^/]*\/\*(?:[ \t;]|$))/.test(type), {
+  .refine(isMediaType, {
     error: 'must be a media type (RFC 9110), as type/subtype with optional parameters, without wildcards'
   })
   .describe('A media type such as `application/json` or `text/plain; charset=utf-8` (RFC 9110 §8.3.1): ' +

@@ -13,42 +13,88 @@ export function storeErrorOf (err: unknown): StoreFullError | StoreUnavailableEr
   return new StoreUnavailableError('Redis did not answer in time; retry shortly', { cause: err })
 }
 
-/** Each client's command timeout, read once: the deadline of every call made through it. */
-const deadlines = new WeakMap<Redis | Cluster, number>()
+/**
+ * The calls in flight on one client, oldest first, and one timer that fails those past their deadline. Every call on
+ * a client has the same timeout, so they expire in the order they began: the timer only looks at the head of the
+ * queue. One timer per client rather than one per call, which the hot path would pay for on every request.
+ */
+class Deadlines {
+  readonly #timeoutMs: number
+  readonly #queue: Array<{ at: number, expire: (() => void) | undefined }> = []
+  #head = 0
+  #timer: NodeJS.Timeout | undefined
 
-function deadlineOf (redis: Redis | Cluster): number {
-  let deadline = deadlines.get(redis)
-  if (deadline === undefined) {
-    const options = redis.isCluster ? (redis as Cluster).options.redisOptions : (redis as Redis).options
-    deadline = options?.commandTimeout ?? 1000
-    deadlines.set(redis, deadline)
+  constructor (timeoutMs: number) {
+    this.#timeoutMs = timeoutMs
   }
-  return deadline
+
+  /** The reply, or a rejection once the timeout has passed without one, whichever comes first. */
+  bound<T> (command: string, reply: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const call: { at: number, expire: (() => void) | undefined } = {
+        at: performance.now() + this.#timeoutMs,
+        expire: () => { reject(new Error(`${command}: no answer within ${this.#timeoutMs} ms`)) }
+      }
+      this.#queue.push(call)
+      this.#timer ??= setInterval(() => { this.#sweep() }, Math.max(10, this.#timeoutMs / 10)).unref()
+      reply.then((value) => { call.expire = undefined; resolve(value) },
+        (err: unknown) => { call.expire = undefined; reject(err) })
+    })
+  }
+
+  #sweep (): void {
+    const now = performance.now()
+    while (this.#head < this.#queue.length) {
+      const call = this.#queue[this.#head]!
+      if (call.expire !== undefined && call.at > now) break
+      call.expire?.()
+      this.#head++
+    }
+    // Compacted now and then, not on every call.
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#head)
+      this.#head = 0
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0
+      this.#head = 0
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
+  }
+}
+
+const deadlines = new WeakMap<Redis | Cluster, Deadlines>()
+
+/** The deadlines of a client's calls: its own command timeout. */
+function deadlinesOf (redis: Redis | Cluster): Deadlines {
+  let found = deadlines.get(redis)
+  if (found === undefined) {
+    const options = redis.isCluster ? (redis as Cluster).options.redisOptions : (redis as Redis).options
+    found = new Deadlines(options?.commandTimeout ?? 1000)
+    deadlines.set(redis, found)
+  }
+  return found
 }
 
 /**
  * Redis out of memory rejects with StoreFullError; any other failure to get an answer (down, timed out, a demoted
  * primary refusing writes with READONLY) with StoreUnavailableError.
  *
- * The wait is bounded by the client's command timeout as a whole. ioredis times a command from when it is written,
- * and with auto-pipelining a command waits unwritten while the connection's previous pipeline is in flight: on a
- * hung Redis each batch would wait for the one before it to time out, and the n-th request would wait n timeouts.
+ * The wait is bounded by the client's command timeout as a whole (within a tenth of it). ioredis times a command
+ * from when it is written, and with auto-pipelining a command waits unwritten while the connection's previous
+ * pipeline is in flight: on a hung Redis each batch would wait for the one before it to time out, and the n-th
+ * request would wait n timeouts.
  */
 export async function callRedis<T> (redis: Redis | Cluster, command: string, reply: Promise<T>): Promise<T> {
   const started = performance.now()
   let failed = false
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${command}: no answer within ${deadlineOf(redis)} ms`)),
-      deadlineOf(redis))
-  })
   try {
-    return await Promise.race([reply, deadline])
+    return await deadlinesOf(redis).bound(command, reply)
   } catch (err) {
     failed = true
     throw storeErrorOf(err)
   } finally {
-    clearTimeout(timer)
     if (redisCommandChannel.hasSubscribers) {
       const event: RedisCommandEvent = { command, durationMs: performance.now() - started, failed }
       redisCommandChannel.publish(event)
