@@ -3,7 +3,7 @@ import type { TokenCredential } from '@azure/core-auth'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config/index.js'
-import { RouteNotFoundError } from './errors.js'
+import { MethodNotAllowedError, RouteNotFoundError } from './errors.js'
 import { clientErrorAnswerer } from './http/client-errors.js'
 import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
 import { problemErrorHandler } from './http/error-handler.js'
@@ -88,8 +88,15 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   // JSON bodies are refused rather than changed when a number in them would not survive (exact-json.ts).
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseExactJson)
-  // The path is not echoed: it may carry a secret in a form no route knows (a session id after `//sessions/`).
-  app.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method) })
+  // Fastify routes a method it knows nothing of (PROPFIND, say) here: on a known path that is a 405 too. The path
+  // is not echoed: it may carry a secret in a form no route knows (a session id after `//sessions/`).
+  const routeMethods = trackRouteMethods(app, { cors: config.http.corsOrigins !== undefined })
+  app.setNotFoundHandler(async (request, reply) => {
+    const allow = routeMethods.allowedFor(request.url)
+    if (allow === undefined) throw new RouteNotFoundError(request.method)
+    reply.header('allow', allow)
+    throw new MethodNotAllowedError(request.method)
+  })
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id)
     done()
@@ -99,7 +106,6 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   const { http, redis, security } = config
   // With CORS on, its plugin answers OPTIONS (preflight) everywhere, so OPTIONS is not a 405.
-  const addMethodNotAllowedRoutes = trackRouteMethods(app, { cors: http.corsOrigins !== undefined })
 
   await app.register(openApiPlugin, { docsEnabled: http.docsEnabled })
   await app.register(metricsPlugin)
@@ -133,7 +139,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(cacheBulkRoutes, { prefix: '/cache-bulk', ...config.cache, keyIsolation: security.keyIsolation })
   await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions, keyIsolation: security.keyIsolation })
 
-  addMethodNotAllowedRoutes()
+  routeMethods.addMethodNotAllowedRoutes()
   return app
 }
 

@@ -1,5 +1,6 @@
 // HTTP behaviour shared by every route: problem+json errors, 404 and 405, request ids.
 import t from 'tap'
+import { ISOLATED_CALLERS_ENV } from './helpers/api-keys.js'
 import { buildTestApp, captureLogs } from './helpers/app.js'
 
 t.test('an unknown route gets a 404 problem', async (t) => {
@@ -30,6 +31,27 @@ t.test('a known route with another method gets 405 and an Allow header', async (
     t.equal(res.headers.allow, allow)
     if (method !== 'HEAD') t.match(res.json(), { type: 'urn:cache-service:problem:method-not-allowed', status: 405 })
   }
+})
+
+t.test('any method on a known path gets 405, before its body is parsed and before authentication', async (t) => {
+  const app = await buildTestApp(t, { env: { ...ISOLATED_CALLERS_ENV } })
+  for (const [method, url, headers, allow] of [
+    ['QUERY', '/healthz', {}, 'GET'],
+    ['QUERY', '/healthz', { 'content-type': 'application/json' }, 'GET'],
+    ['POST', '/cache/k', { 'content-type': 'text/plain' }, 'DELETE, GET, HEAD, PUT'],
+    ['POST', '/cache/k', { 'content-type': 'no media type' }, 'DELETE, GET, HEAD, PUT'],
+    ['PROPFIND', '/cache/k', {}, 'DELETE, GET, HEAD, PUT'],
+    ['MKCOL', '/sessions/abcdefghijklmnopqrstuvwxyz', {}, 'DELETE, GET, PATCH, PUT'],
+    ['PROPFIND', '/cache?tag=t', {}, 'DELETE']
+  ] as const) {
+    const res = await app.inject({ method: method as 'GET', url, headers, payload: 'a body' })
+    t.equal(res.statusCode, 405, `${method} ${url} ${JSON.stringify(headers)}`)
+    t.equal(res.headers.allow, allow)
+    t.match(res.json(), { type: 'urn:cache-service:problem:method-not-allowed', status: 405 })
+  }
+  const unknown = await app.inject({ method: 'PROPFIND' as 'GET', url: '/nowhere' })
+  t.equal(unknown.statusCode, 404, 'an unknown path is still a 404, whatever the method')
+  t.match(unknown.json(), { type: 'urn:cache-service:problem:route-not-found' })
 })
 
 t.test('a validation error lists each problem with where it was found', async (t) => {

@@ -13,7 +13,7 @@ const LAYERS: Array<[layer: number, pattern: RegExp]> = [
   [1, /^(app|logger)\.ts$/],
   [2, /^(plugins|routes)\//],
   [3, /^(openapi|schemas|store|auth|redis|http)\//],
-  [4, /^(config\/|types\/|errors\.ts$)/]
+  [4, /^(config\/|errors\.ts$)/]
 ]
 
 const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'))

@@ -9,7 +9,8 @@ import { startRedis } from '../helpers/redis-server.js'
 
 const server = await startRedis(t, { args: ['--requirepass', 'access-key-1'] })
 const admin = new Redis({ port: server.port, host: '127.0.0.1', password: 'access-key-1' })
-await admin.acl('SETUSER', 'cache-app', 'on', '>app-password', '~cache-service:*', '+@all')
+// Exactly what the service needs: its keys, and its lease channel (Redis 7 gives a new user no channels).
+await admin.acl('SETUSER', 'cache-app', 'on', '>app-password', '~cache-service:*', '&cache-service:*', '+@all')
 admin.disconnect()
 
 async function works (t: Test, env: Record<string, string>) {
