@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { setImmediate } from 'node:timers/promises'
 import t from 'tap'
 import type { MemoryCacheStore } from '../../src/store/memory-cache-store.js'
 import { buildTestApp } from '../helpers/app.js'
@@ -116,10 +117,24 @@ t.test('memory store: a large tag is invalidated whole without holding the event
   t.equal(store.tagMemberCount, ENTRIES)
   const delay = monitorEventLoopDelay({ resolution: 5 })
   delay.enable()
+  // The event loop's other work, looking in between: it sees the tag half gone only if the invalidation lets go of
+  // the loop between batches. One that ran to the end in one go would only ever be seen whole or gone.
+  const seen = new Set<'whole' | 'part' | 'gone'>()
+  const invalidating = { running: true }
+  const looking = (async () => {
+    while (invalidating.running) {
+      const left = store.tagMemberCount
+      seen.add(left === ENTRIES ? 'whole' : left === 0 ? 'gone' : 'part')
+      await setImmediate()
+    }
+  })()
   const res = await invalidate(app, 'big')
+  invalidating.running = false
+  await looking
   delay.disable()
   t.same(res.json(), { removed: ENTRIES })
+  t.ok(seen.has('part'), 'other work runs between the batches, while the tag is part gone')
   t.equal(store.tagMemberCount, 0, 'nothing of the tag is left')
-  const longest = delay.max / 1e6
-  t.ok(longest < LONGEST_BLOCK_MS, `the event loop was held at most ${longest.toFixed(1)} ms`)
+  // Wall time, so a busy CI machine inflates it: for the log, not asserted (the order above is what is promised).
+  t.comment(`the event loop was held at most ${(delay.max / 1e6).toFixed(1)} ms`)
 })
