@@ -28,7 +28,7 @@ import { cacheRoutes } from './routes/cache.js'
 import { cacheBulkRoutes } from './routes/cache-bulk.js'
 import { healthRoutes } from './routes/health.js'
 import { sessionRoutes } from './routes/sessions.js'
-import { CACHE_KEY_MAX_BYTES } from './schemas/cache.js'
+import { CACHE_KEY_MAX_CHARACTERS } from './schemas/cache.js'
 
 export interface AppOptions {
   /** Pretty logs for a terminal. */
@@ -68,8 +68,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // must not give up on the plugin first.
     pluginTimeout: 45_000,
     routerOptions: {
-      // A key of 512 bytes can take three times as many characters once percent-encoded.
-      maxParamLength: CACHE_KEY_MAX_BYTES * 3
+      // A key of 512 characters is up to 4 bytes each in UTF-8, and 3 characters a byte once percent-encoded.
+      maxParamLength: CACHE_KEY_MAX_CHARACTERS * 12
     },
     // Requests Node's HTTP parser refuses (oversized headers, bytes that are not HTTP) get problem+json too.
     clientErrorHandler: clientErrorAnswerer(headers),

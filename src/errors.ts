@@ -1,11 +1,8 @@
-// The service's error kinds, one record each: status, problem type, title, what it means, and the headers it
-// carries. The error classes, the handler's mapping (problem-handler.ts) and the OpenAPI responses are all derived
-// from this table. Codes are stable and never reused; each is listed in the README's error table.
+// The service's error kinds, one record each: status, problem type, title and what it means (the headers a kind
+// carries are in http/response-headers.ts). The error classes, the handler's mapping (problem-handler.ts) and the
+// OpenAPI responses are all derived from this table. Codes are stable and never reused; each is listed in the
+// README's error table.
 import createError from '@fastify/error'
-
-/** Response headers a problem may carry; the OpenAPI document describes each (openapi/responses.ts). */
-export type ProblemHeader = 'WWW-Authenticate' | 'Retry-After' | 'RateLimit-Limit' | 'RateLimit-Remaining' |
-  'RateLimit-Reset' | 'Allow' | 'Accept-Patch'
 
 export interface ErrorKind {
   status: number
@@ -14,10 +11,7 @@ export interface ErrorKind {
   title: string
   /** What a caller should make of it, for the OpenAPI document. */
   description: string
-  headers?: readonly ProblemHeader[]
 }
-
-const RATE_LIMIT_HEADERS = ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'] as const
 
 export const ERROR_KINDS = {
   CS_VALIDATION: {
@@ -36,15 +30,13 @@ export const ERROR_KINDS = {
     status: 401,
     type: 'unauthorized',
     title: 'Authentication is required',
-    description: 'No valid bearer credential was sent',
-    headers: ['WWW-Authenticate']
+    description: 'No valid bearer credential was sent'
   },
   CS_FORBIDDEN: {
     status: 403,
     type: 'forbidden',
     title: 'The caller lacks the scope this needs',
-    description: 'The credential lacks the scope this operation needs',
-    headers: ['WWW-Authenticate']
+    description: 'The credential lacks the scope this operation needs'
   },
   CS_NOT_FOUND: { status: 404, type: 'not-found', title: 'Not found', description: 'Not found' },
   CS_ROUTE_NOT_FOUND: {
@@ -57,8 +49,7 @@ export const ERROR_KINDS = {
     status: 405,
     type: 'method-not-allowed',
     title: 'Method not allowed',
-    description: 'The path is served, but not with this method; Allow lists the methods it takes',
-    headers: ['Allow']
+    description: 'The path is served, but not with this method; Allow lists the methods it takes'
   },
   CS_REQUEST_TIMEOUT: {
     status: 408,
@@ -88,8 +79,7 @@ export const ERROR_KINDS = {
     status: 429,
     type: 'rate-limited',
     title: 'Too many requests',
-    description: 'The caller sent too many requests; retry after Retry-After',
-    headers: RATE_LIMIT_HEADERS
+    description: 'The caller sent too many requests; retry after Retry-After'
   },
   CS_HEADERS_TOO_LARGE: {
     status: 431,
@@ -107,15 +97,13 @@ export const ERROR_KINDS = {
     status: 503,
     type: 'store-unavailable',
     title: 'The store is unavailable',
-    description: 'The store did not answer in time; retry after Retry-After',
-    headers: ['Retry-After']
+    description: 'The store did not answer in time; retry after Retry-After'
   },
   CS_OVERLOADED: {
     status: 503,
     type: 'overloaded',
     title: 'The service is overloaded',
-    description: 'The service is overloaded; retry after Retry-After',
-    headers: ['Retry-After']
+    description: 'The service is overloaded; retry after Retry-After'
   },
   CS_STORE_FULL: {
     status: 507,

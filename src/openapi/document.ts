@@ -1,18 +1,19 @@
 // Builds the OpenAPI 3.1 document from the routes: @fastify/swagger turns their zod schemas into parameters,
 // request bodies and JSON response bodies, and each route's `config.openapi` adds what a schema cannot say
-// (descriptions, headers, binary bodies, error kinds). Both come from the code, so the document cannot drift
-// from what the service does.
+// (descriptions, binary bodies, error kinds); http/response-headers.ts places the headers. All of it comes from the
+// code, so the document cannot drift from what the service does.
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import type { OpenAPIV3_1 as OpenAPI } from 'openapi-types'
 import YAML from 'yaml'
+import { ERROR_KINDS } from '../errors.js'
 import { BulkDeleteResultSchema, BulkPutResultSchema, BulkReadSchema } from '../schemas/cache-bulk.js'
 import { TagInvalidationSchema } from '../schemas/cache.js'
 import { HealthSchema } from '../schemas/health.js'
 import { toJsonSchema } from '../schemas/json-schema.js'
 import { ProblemSchema } from '../schemas/problem.js'
 import { SessionSchema } from '../schemas/sessions.js'
-import { HEADERS, toOpenApiResponses, type OperationSpec } from './responses.js'
+import { HEADER_COMPONENTS, HEADER_PLACES, toOpenApiResponses, type OperationSpec } from './responses.js'
 
 /** An operation's spec with the scope its route requires (`config.scope`); open without one. */
 type ScopedOperationSpec = OperationSpec & { scope?: string | undefined }
@@ -50,12 +51,13 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
       pathItem[method] = operation
       const spec = operations.get(operation.operationId ?? '')
       if (spec === undefined) throw new Error(`operation ${operation.operationId ?? method} declares no responses`)
-      operation.responses = toOpenApiResponses(spec, operation.responses)
+      operation.responses = toOpenApiResponses(operation.operationId!, spec, operation.responses)
       operation.security = spec.scope === undefined ? [] : [{ bearerAuth: [spec.scope] }]
       if (spec.requestBody !== undefined) operation.requestBody = spec.requestBody
       if (method === 'head') describeAsHead(operation)
     }
   }
+  checkHeaderPlaces(operations)
   // The service answers at the origin it is reached on, wherever that is mounted.
   document.servers = [{ url: '/', description: 'The service itself' }]
   document.security = [{ bearerAuth: [] }]
@@ -84,10 +86,20 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
   return document
 }
 
+/** A header placed on an operation that does not exist, or on an error code, would silently go undocumented. */
+function checkHeaderPlaces (operations: ReadonlyMap<string, OperationSpec>): void {
+  for (const place of HEADER_PLACES) {
+    const [operationId, status] = place.split(' ')
+    const known = place === '*' || place in ERROR_KINDS || (status !== undefined && operations.has(operationId!))
+    if (!known) throw new Error(`http/response-headers.ts places a header on ${place}, which is no response`)
+  }
+}
+
 /** The header components some response refers to (405s, with Allow, are not operations of the document). */
 function usedHeaders (document: OpenAPI.Document): Record<string, OpenAPI.HeaderObject> {
   const text = JSON.stringify(document.paths)
-  return Object.fromEntries(Object.entries(HEADERS).filter(([name]) => text.includes(`"#/components/headers/${name}"`)))
+  const used = ([name]: [string, unknown]) => text.includes(`"#/components/headers/${name}"`)
+  return Object.fromEntries(Object.entries(HEADER_COMPONENTS).filter(used))
 }
 
 /** A route serving GET and HEAD shares one operationId; HEAD gets its own, and its responses lose their bodies. */

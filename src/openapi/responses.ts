@@ -1,66 +1,28 @@
 // What each operation answers beyond its route schema, declared next to its route (`config.openapi`) and turned into
-// OpenAPI responses here: descriptions and headers of its successes, binary bodies, and the error kinds it can
-// answer with (their problem responses come from the table in errors.ts). JSON bodies are the route's
-// `schema.response`, which @fastify/swagger renders; this layer only adds what a schema cannot say.
+// OpenAPI responses here: descriptions of its successes, binary bodies, and the error kinds it can answer with
+// (their problem responses come from the table in errors.ts). JSON bodies are the route's `schema.response`, which
+// @fastify/swagger renders; the headers of each response come from the registry in http/response-headers.ts.
 import type { OpenAPIV3_1 as OpenAPI } from 'openapi-types'
-import { ERROR_KINDS, type ErrorCode, type ErrorKind, type ProblemHeader } from '../errors.js'
+import { ERROR_KINDS, type ErrorCode, type ErrorKind } from '../errors.js'
 import { PROBLEM_CONTENT_TYPE } from '../http/problem.js'
+import { RESPONSE_HEADERS, type ResponseHeaderName } from '../http/response-headers.js'
 
-/** The response headers the service sends, each a component of the document. */
-export const HEADERS = {
-  ETag: {
-    description: 'A strong entity tag of the representation, for If-Match and If-None-Match',
-    schema: { type: 'string' }
-  },
-  'Cache-Control': {
-    description: '`max-age=<seconds left>` for cache entries; `no-store` for sessions',
-    schema: { type: 'string' }
-  },
-  'Cache-Status': {
-    description: 'RFC 9211: `cache-service; hit; ttl=<seconds fresh>` (below 0, with `detail=stale`, for an entry ' +
-      'served stale), or `cache-service; fwd=miss`',
-    schema: { type: 'string' }
-  },
-  Age: {
-    description: 'Seconds since the value was stored; absent for entries stored before the service kept that',
-    required: false,
-    schema: { type: 'integer' }
-  },
-  'Cache-Lease': {
-    description: 'On a miss or a stale entry, when a lease was asked for or is held: `granted; ttl=<seconds>` ' +
-      '(this caller computes the value, and PUTs it with Cache-Lease-Token) or `held; ttl=<seconds left>`',
-    required: false,
-    schema: { type: 'string' }
-  },
-  'Cache-Lease-Token': {
-    description: 'The granted lease\'s token, for the PUT of the value',
-    required: false,
-    schema: { type: 'string' }
-  },
-  'Preference-Applied': {
-    description: '`wait=<seconds>` when the request waited for another caller\'s value (RFC 7240)',
-    required: false,
-    schema: { type: 'string' }
-  },
-  Location: { description: 'The path of the created session', schema: { type: 'string' } },
-  'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } },
-  'Accept-Patch': { description: 'The media type PATCH takes', schema: { type: 'string' } },
-  Allow: { description: 'The methods the path is served with', schema: { type: 'string' } },
-  'WWW-Authenticate': {
-    description: 'The Bearer challenge, with error and scope when they apply',
-    schema: { type: 'string' }
-  },
-  'RateLimit-Limit': { description: 'Requests allowed per window', schema: { type: 'integer' } },
-  'RateLimit-Remaining': { description: 'Requests left in the window', schema: { type: 'integer' } },
-  'RateLimit-Reset': { description: 'Seconds until the window resets', schema: { type: 'integer' } },
-  'X-Request-Id': { description: 'The request id: the one sent, if usable, or a new one', schema: { type: 'string' } }
-} as const satisfies Record<string, OpenAPI.HeaderObject> & Record<ProblemHeader, OpenAPI.HeaderObject>
+/** The response headers, as components of the document. */
+export const HEADER_COMPONENTS: Record<string, OpenAPI.HeaderObject> = Object.fromEntries(
+  Object.entries(RESPONSE_HEADERS).map(([name, { description, type, always }]) =>
+    [name, { description, required: always, schema: { type } }]))
 
-export type HeaderName = keyof typeof HEADERS
+/** The operations and error codes the registry names, for completeDocument to check that each exists. */
+export const HEADER_PLACES = new Set(Object.values(RESPONSE_HEADERS).flatMap(({ on }) => on))
+
+/** The headers the registry places on one response: of an operation's status, or of a problem's kinds. */
+function headersOn (places: readonly string[]): ResponseHeaderName[] {
+  return (Object.keys(RESPONSE_HEADERS) as ResponseHeaderName[])
+    .filter((name) => RESPONSE_HEADERS[name].on.some((place: string) => place === '*' || places.includes(place)))
+}
 
 export interface ResponseSpec {
   description: string
-  headers?: readonly HeaderName[]
   /** Any bytes in the stored media type; a JSON body is the route's `schema.response` instead. */
   binary?: true
 }
@@ -70,8 +32,6 @@ export interface OperationSpec {
   responses: Record<number, ResponseSpec>
   /** The error kinds the operation itself answers with; those every operation may answer are added. */
   errors: readonly ErrorCode[]
-  /** Headers a problem of this operation carries beyond its kind's own (Accept-Patch on a PATCH's 415). */
-  problemHeaders?: Partial<Record<ErrorCode, readonly HeaderName[]>>
   /** For a body the route schemas cannot describe, such as raw bytes of any media type. */
   requestBody?: OpenAPI.RequestBodyObject
 }
@@ -83,7 +43,12 @@ declare module 'fastify' {
   }
 }
 
-const BINARY_BODY = 'The stored bytes, in the stored media type'
+/**
+ * Raw bytes: declared as application/octet-stream, which every generator reads and writes as bytes, and as any
+ * media type, since a value is served in the one it was stored with.
+ */
+export const BINARY = { type: 'string', format: 'binary' } as const
+const BINARY_BODY = { schema: { ...BINARY, description: 'The stored bytes, in the stored media type' } }
 /** Every operation may fail inside, or shed load. */
 const EVERY_OPERATION: readonly ErrorCode[] = ['CS_INTERNAL', 'CS_OVERLOADED']
 /** An operation that requires a scope may also refuse the credential, the scope, or the caller's pace. */
@@ -93,7 +58,7 @@ const SCOPED_OPERATION: readonly ErrorCode[] = ['CS_UNAUTHORIZED', 'CS_FORBIDDEN
  * OpenAPI responses for an operation: its successes, with the content @fastify/swagger generated from their
  * schemas, and a problem response per status its error kinds share. Every response carries X-Request-Id.
  */
-export function toOpenApiResponses (spec: OperationSpec & { scope?: string | undefined },
+export function toOpenApiResponses (operationId: string, spec: OperationSpec & { scope?: string | undefined },
   generated: OpenAPI.ResponsesObject = {}): OpenAPI.ResponsesObject {
   // @fastify/swagger invents a bodiless 200 for a route without response schemas; one with a body must be described.
   for (const [status, response] of Object.entries(generated)) {
@@ -101,10 +66,10 @@ export function toOpenApiResponses (spec: OperationSpec & { scope?: string | und
     if (!described && 'content' in response) throw new Error(`response ${status} has a schema but no description`)
   }
   const responses: Record<number, OpenAPI.ResponseObject> = {}
-  for (const [status, { description, headers = [], binary }] of Object.entries(spec.responses)) {
-    const response: OpenAPI.ResponseObject = { description, headers: headerRefs(headers) }
+  for (const [status, { description, binary }] of Object.entries(spec.responses)) {
+    const response: OpenAPI.ResponseObject = { description, headers: headerRefs([`${operationId} ${status}`]) }
     const content = (generated[status] as OpenAPI.ResponseObject | undefined)?.content
-    if (binary === true) response.content = { '*/*': { schema: { description: BINARY_BODY } } }
+    if (binary === true) response.content = { 'application/octet-stream': BINARY_BODY, '*/*': BINARY_BODY }
     else if (content !== undefined) response.content = content
     responses[Number(status)] = response
   }
@@ -117,13 +82,12 @@ export function toOpenApiResponses (spec: OperationSpec & { scope?: string | und
     byStatus.set(kind.status, [...byStatus.get(kind.status) ?? [], { code, ...kind }])
   }
   for (const [status, kinds] of byStatus) {
-    const headers = new Set(kinds.flatMap(({ code, headers = [] }) =>
-      [...headers, ...spec.problemHeaders?.[code] ?? []]))
+    const headers = headerRefs([`${operationId} ${status}`, ...kinds.map(({ code }) => code)])
     responses[status] = {
       description: kinds.length === 1
         ? kinds[0]!.description
         : kinds.map(({ type, description }) => `- \`${type}\`: ${description}`).join('\n'),
-      headers: headerRefs([...headers]),
+      headers,
       content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } }
     }
   }
@@ -131,6 +95,6 @@ export function toOpenApiResponses (spec: OperationSpec & { scope?: string | und
   return Object.fromEntries(sorted)
 }
 
-function headerRefs (names: readonly HeaderName[]): Record<string, OpenAPI.ReferenceObject> {
-  return Object.fromEntries(['X-Request-Id', ...names].map((name) => [name, { $ref: `#/components/headers/${name}` }]))
+function headerRefs (places: readonly string[]): Record<string, OpenAPI.ReferenceObject> {
+  return Object.fromEntries(headersOn(places).map((name) => [name, { $ref: `#/components/headers/${name}` }]))
 }

@@ -4,6 +4,7 @@ import fastifyCors from '@fastify/cors'
 import fastifyUnderPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
 import { RETRY_AFTER_SECONDS } from '../errors.js'
+import { CORS_EXPOSED_HEADERS } from '../http/response-headers.js'
 
 export interface ProtectionOptions {
   /** The security headers every answer carries. */
@@ -14,10 +15,6 @@ export interface ProtectionOptions {
   maxEventLoopDelayMs: number
 }
 
-/** Response headers a browser caller may read when CORS is on. */
-const EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', 'Cache-Control',
-  'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']
-
 export default fp<ProtectionOptions>(async (app, { headers, corsOrigins, maxEventLoopDelayMs }) => {
   // helmet's headers, computed once from its options (security-headers.ts) rather than on every request; the /docs
   // page sets a policy of its own.
@@ -27,7 +24,7 @@ export default fp<ProtectionOptions>(async (app, { headers, corsOrigins, maxEven
   })
 
   if (corsOrigins !== undefined) {
-    await app.register(fastifyCors, { origin: corsOrigins, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 })
+    await app.register(fastifyCors, { origin: corsOrigins, exposedHeaders: CORS_EXPOSED_HEADERS, maxAge: 600 })
   }
 
   if (maxEventLoopDelayMs > 0) {

@@ -7,6 +7,7 @@ import { authenticatedCaller } from '../auth/caller.js'
 import { PayloadTooLargeError } from '../errors.js'
 import { freshSeconds } from '../http/cache-status.js'
 import { requireMediaType } from '../http/media-type.js'
+import { CACHE_KEY_MAX_CHARACTERS } from '../schemas/cache.js'
 import {
   BulkDeleteResultSchema, bulkKeysSchema, bulkPutSchema, BulkPutResultSchema, BulkReadSchema
 } from '../schemas/cache-bulk.js'
@@ -26,12 +27,15 @@ export interface CacheBulkRoutesOptions {
   keyIsolation: KeyIsolation
 }
 
-/** A JSON-escaped key takes at most six characters per byte (\u00XX), and its object some punctuation. */
-const KEY_BYTES_IN_JSON = 512 * 6 + 64
+/** A JSON-escaped key takes at most twelve characters per character (a surrogate pair as two \uXXXX), and its
+ * object some punctuation. */
+const KEY_BYTES_IN_JSON = CACHE_KEY_MAX_CHARACTERS * 12 + 64
 
 export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = async (app, options) => {
   const storeNames = storeNamesOf(options.keyIsolation)
-  const limits = { maxKeys: options.bulkMaxKeys, maxTtlSeconds: options.maxTtlSeconds }
+  const limits = {
+    maxKeys: options.bulkMaxKeys, maxTtlSeconds: options.maxTtlSeconds, maxValueBytes: options.maxValueBytes
+  }
   const keysBodyLimit = options.bulkMaxKeys * KEY_BYTES_IN_JSON + 1024
   // Room for a few of the largest values, base64 taking 4 characters for every 3 bytes, or many small ones.
   const putBodyLimit = 4 * options.maxValueBytes + options.bulkMaxKeys * (KEY_BYTES_IN_JSON + 1024)
@@ -85,7 +89,8 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
     schema: {
       summary: 'Store many values at once, each with its own TTL, media type, tags and preconditions',
       description: 'Each entry is written, or refused by its own preconditions, independently of the others. ' +
-        'A value over the size limit refuses the whole request before anything is written.',
+        `A value over ${options.maxValueBytes} bytes, or a body over ${putBodyLimit} bytes, refuses the whole ` +
+        'request with 413 before anything is written.',
       tags: ['cache'],
       operationId: 'putCacheEntries',
       body: bulkPutSchema(limits),

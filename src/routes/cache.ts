@@ -5,10 +5,10 @@ import { authenticatedCaller, hasScope } from '../auth/caller.js'
 import { NotFoundError, PreconditionFailedError, UnsupportedMediaTypeError } from '../errors.js'
 import { freshSeconds, setCacheStatus, setLease } from '../http/cache-status.js'
 import { preconditionsOf } from '../http/conditional.js'
-import type { HeaderName } from '../openapi/responses.js'
+import { BINARY } from '../openapi/responses.js'
 import {
-  CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema, MEDIA_TYPE_MAX_BYTES,
-  isMediaType, TagInvalidationSchema
+  CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema, DEFAULT_MEDIA_TYPE,
+  MEDIA_TYPE_MAX_BYTES, isMediaType, MediaTypeSchema, TagInvalidationSchema
 } from '../schemas/cache.js'
 import { CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema } from '../schemas/cache-lease.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
@@ -28,8 +28,6 @@ export interface CacheRoutesOptions {
   keyIsolation: KeyIsolation
 }
 
-const CACHE_HEADERS: HeaderName[] = ['ETag', 'Cache-Control', 'Cache-Status', 'Age']
-const LEASE_HEADERS: HeaderName[] = ['Cache-Lease', 'Cache-Lease-Token', 'Preference-Applied']
 const notFound = () => new NotFoundError('There is no cache entry for this key')
 const preconditionFailed = () => new PreconditionFailedError('The entry does not match the preconditions')
 const leaseLost = () => new PreconditionFailedError('The lease is no longer current; nothing was stored')
@@ -45,7 +43,10 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
   const storeNames = storeNamesOf(limits.keyIsolation)
   const PutHeadersSchema = ConditionalHeadersSchema.extend({
     'cache-tag': CacheTagHeaderSchema.optional(),
-    'cache-lease-token': CacheLeaseTokenSchema.optional()
+    'cache-lease-token': CacheLeaseTokenSchema.optional(),
+    'cache-content-type': MediaTypeSchema.optional()
+      .describe('The media type to store the value under, and to serve it in, whatever the body\'s Content-Type. ' +
+        'Clients generated from this document send every body as application/octet-stream and name its type here')
   })
   const GetHeadersSchema = ConditionalHeadersSchema.extend({
     'cache-lease': cacheLeaseRequestSchema(limits.leaseTtlSeconds, limits.leaseMaxTtlSeconds).optional(),
@@ -77,14 +78,11 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
           200: {
             description: 'The stored bytes, in their media type; stale (Cache-Status ttl below 0) within its stale ' +
               'window, when Cache-Lease says who refreshes it',
-            headers: [...CACHE_HEADERS, ...LEASE_HEADERS],
             binary: true
           },
-          304: { description: 'The copy named in If-None-Match is current', headers: CACHE_HEADERS }
+          304: { description: 'The copy named in If-None-Match is current' }
         },
-        errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_STORE_UNAVAILABLE', 'CS_STORE_FULL'],
-        // A miss says so, and where the lease stands: granted to this caller, or held by another.
-        problemHeaders: { CS_NOT_FOUND: ['Cache-Status', ...LEASE_HEADERS] }
+        errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_STORE_UNAVAILABLE', 'CS_STORE_FULL']
       }
     },
     handler: async (request, reply) => {
@@ -127,13 +125,15 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       loggedParams: ['key'],
       openapi: {
         requestBody: {
-          description: 'The value: any bytes, kept exactly, with their Content-Type (application/octet-stream if none)',
+          description: `The value: any bytes, at most ${limits.maxValueBytes}, kept exactly. They are stored under ` +
+            'the media type Cache-Content-Type names or, without it, their Content-Type, which may be any media ' +
+            `type (${DEFAULT_MEDIA_TYPE} if none)`,
           required: false,
-          content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
+          content: { [DEFAULT_MEDIA_TYPE]: { schema: BINARY } }
         },
         responses: {
-          201: { description: 'Created', headers: ['ETag'] },
-          204: { description: 'Replaced', headers: ['ETag'] }
+          201: { description: 'Created' },
+          204: { description: 'Replaced' }
         },
         // 415 only for a Content-Type that is not a media type at all: any valid one is stored as it is.
         errors: ['CS_VALIDATION', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE',
@@ -141,7 +141,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       }
     }
   }, async (request, reply) => {
-    const contentType = request.headers['content-type']
+    const { 'content-type': contentType, 'cache-content-type': storedType } = request.headers
     if (contentType !== undefined && !isMediaType(contentType)) {
       throw new UnsupportedMediaTypeError('Content-Type must be a media type (type/subtype, printable ASCII, no ' +
         `wildcards, at most ${MEDIA_TYPE_MAX_BYTES} characters): it is stored, and sent back with the value`)
@@ -150,7 +150,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     const entry = entryToStore({
       // No body at all (no Content-Length, no Transfer-Encoding) is the empty value, which is a valid one.
       value: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
-      contentType,
+      contentType: storedType ?? contentType,
       ttlSeconds: request.query.ttl,
       staleSeconds: request.query.stale,
       tags: request.headers['cache-tag'],

@@ -1,33 +1,36 @@
 // zod schemas of the /cache-bulk routes: many keys in one request, each with its own outcome. Values travel as
 // base64 in JSON, which every client generator handles; the key and tag rules are those of one-by-one requests.
 import { z } from 'zod'
-import { CacheKeySchema, CacheTagsSchema, DEFAULT_MEDIA_TYPE, MediaTypeSchema } from './cache.js'
+import { CacheKeySchema, CacheTagsSchema, DEFAULT_MEDIA_TYPE, MediaTypeSchema, wholeSeconds } from './cache.js'
 import { EntityTagListHeaderSchema } from './conditional.js'
 
 export interface BulkLimits {
   maxKeys: number
   maxTtlSeconds: number
+  maxValueBytes: number
 }
 
 /** A list of keys, each named once: two outcomes for one key would say nothing a caller could act on. */
 function keyList (maxKeys: number) {
   return z.array(CacheKeySchema).min(1).max(maxKeys, { error: `must list at most ${maxKeys} keys` })
     .refine((keys) => new Set(keys).size === keys.length, { error: 'must not name a key twice' })
+    .meta({ uniqueItems: true })
 }
 
 export function bulkKeysSchema ({ maxKeys }: BulkLimits) {
   return z.strictObject({ keys: keyList(maxKeys).describe(`The keys, 1 to ${maxKeys}, each once`) })
 }
 
-export function bulkPutSchema ({ maxKeys, maxTtlSeconds }: BulkLimits) {
+export function bulkPutSchema ({ maxKeys, maxTtlSeconds, maxValueBytes }: BulkLimits) {
   const BulkPutEntrySchema = z.strictObject({
     key: CacheKeySchema,
-    value: z.base64().describe('The value\'s bytes, base64-encoded (RFC 4648 §4, with padding)'),
+    value: z.base64().describe(`The value's bytes, at most ${maxValueBytes} once decoded, base64-encoded (RFC 4648 ` +
+      '§4, with padding)'),
     contentType: MediaTypeSchema.optional()
       .describe(`The value's media type; ${DEFAULT_MEDIA_TYPE} when absent`),
-    ttlSeconds: z.int().min(1).max(maxTtlSeconds, { error: `must be at most ${maxTtlSeconds}` }).optional()
+    ttlSeconds: wholeSeconds(maxTtlSeconds).optional()
       .describe('Seconds until the entry expires; the configured default applies when absent'),
-    staleSeconds: z.int().min(1).max(maxTtlSeconds, { error: `must be at most ${maxTtlSeconds}` }).optional()
+    staleSeconds: wholeSeconds(maxTtlSeconds).optional()
       .describe('Seconds after the TTL during which the entry may still be served, marked stale (as ?stale= on PUT)'),
     tags: CacheTagsSchema.optional().describe('Tags for the entry, as in Cache-Tag'),
     ifMatch: EntityTagListHeaderSchema.optional().describe('As the If-Match header, for this entry alone'),
@@ -38,7 +41,8 @@ export function bulkPutSchema ({ maxKeys, maxTtlSeconds }: BulkLimits) {
       .refine((entries) => new Set(entries.map(({ key }) => key)).size === entries.length, {
         error: 'must not name a key twice'
       })
-      .describe(`The entries to write, 1 to ${maxKeys}, each key once`)
+      .describe(`The entries to write, 1 to ${maxKeys}; no two may name the same key (JSON Schema cannot say ` +
+        'this: uniqueItems compares whole entries)')
   })
 }
 

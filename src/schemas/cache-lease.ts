@@ -1,17 +1,25 @@
 // zod schemas of the lease and stale-while-revalidate headers of /cache/:key: Cache-Lease and Prefer on GET,
 // Cache-Lease-Token and ?stale= on PUT. The lease bounds are configuration, so the schemas are made per app.
+import toRegexRange from 'to-regex-range'
 import { z } from 'zod'
+
+/** `word` in any case, as a pattern JSON Schema can state (it has no flags). */
+function caseless (word: string): string {
+  return [...word].map((letter) => `[${letter.toLowerCase()}${letter.toUpperCase()}]`).join('')
+}
 
 /** `Cache-Lease: acquire`, or `acquire; ttl=<seconds>` up to the configured cap. */
 export function cacheLeaseRequestSchema (defaultTtlSeconds: number, maxTtlSeconds: number) {
+  const request = new RegExp(`^[ \\t]*${caseless('acquire')}[ \\t]*` +
+    `(?:;[ \\t]*${caseless('ttl')}=(?:${toRegexRange(1, maxTtlSeconds)})[ \\t]*)?$`)
   return z.string()
-    .regex(/^\s*acquire\s*(?:;\s*ttl=[1-9]\d{0,9}\s*)?$/i, { error: 'must be acquire, or acquire; ttl=<seconds>' })
+    .regex(request, { error: `must be acquire, or acquire; ttl=<seconds> with at most ${maxTtlSeconds} seconds` })
     .transform((value) => Number(/ttl=(\d+)/i.exec(value)?.[1] ?? defaultTtlSeconds))
-    .pipe(z.number().max(maxTtlSeconds, { error: `a lease lasts at most ${maxTtlSeconds} seconds` }))
     .describe('On a miss or a stale entry, ask for the lease that makes this caller the one to compute the value ' +
-      `(for ttl seconds, ${defaultTtlSeconds} by default); the answer's Cache-Lease says whether it was granted. ` +
-      'Only a caller with the cache:write scope is granted one; any other is answered as if it had not asked ' +
-      '(no Cache-Lease-Token; Cache-Lease: held when another caller holds it), and may still wait with Prefer')
+      `(for ttl seconds, ${defaultTtlSeconds} by default, at most ${maxTtlSeconds}); the answer's Cache-Lease says ` +
+      'whether it was granted. Only a caller with the cache:write scope is granted one; any other is answered as ' +
+      'if it had not asked (no Cache-Lease-Token; Cache-Lease: held when another caller holds it), and may still ' +
+      'wait with Prefer')
 }
 
 /**

@@ -1,36 +1,50 @@
 // zod schemas of the /cache routes: the key and the TTL (conditional headers are in conditional.ts).
 import { z } from 'zod'
 
-export const CACHE_KEY_MAX_BYTES = 512
+export const CACHE_KEY_MAX_CHARACTERS = 512
 
-// C0 controls, DEL and C1 controls: they have no business in a key and break logs and tooling.
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/ // eslint-disable-line no-control-regex
+// Every rule below is a regular expression, so that the OpenAPI document states it exactly (as `pattern`) and a
+// generated client or a fuzzer produces only what the service accepts. Lengths count Unicode characters (code
+// points), as JSON Schema's do; the `u` flag makes a surrogate pair one character and a lone surrogate a refusal.
+// C0 controls, DEL and C1 controls have no business in a key or a tag: they break logs and tooling.
+const CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f'
+const LONE_SURROGATES = '\\ud800-\\udfff'
+// JavaScript's \s, spelled out: Python's \s (a fuzzer's) is another set, so neither is used in a pattern.
+const WHITE_SPACE = '\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff'
+
+const CACHE_KEY = new RegExp(`^[^${CONTROLS}${LONE_SURROGATES}]{1,${CACHE_KEY_MAX_CHARACTERS}}$`, 'u')
 
 export const CacheKeySchema = z.string()
-  .refine((key) => key.length > 0 && Buffer.byteLength(key, 'utf8') <= CACHE_KEY_MAX_BYTES, {
-    error: `must be 1 to ${CACHE_KEY_MAX_BYTES} bytes of UTF-8`
+  .regex(CACHE_KEY, {
+    error: `must be 1 to ${CACHE_KEY_MAX_CHARACTERS} characters, without control characters or unpaired surrogates`
   })
-  .refine((key) => !CONTROL_CHARACTER.test(key) && key.isWellFormed(), {
-    error: 'must not contain control characters or unpaired surrogates'
-  })
-  .describe('The entry\'s key: one percent-encoded path segment, 1 to 512 bytes of UTF-8 once decoded')
+  .describe(`The entry's key: 1 to ${CACHE_KEY_MAX_CHARACTERS} Unicode characters, without control characters; in ` +
+    'a path, one percent-encoded segment')
 
 export const CacheParamsSchema = z.object({ key: CacheKeySchema })
 
-/** A query parameter of whole seconds, 1 to `max`. */
-function wholeSeconds (max: number) {
-  return z.string()
-    .regex(/^[1-9]\d{0,9}$/, { error: 'must be a whole number of seconds, at least 1' })
-    .transform(Number)
-    .pipe(z.number().max(max, { error: `must be at most ${max} seconds` }))
+/** Whole seconds, 1 to `max`: a TTL, which the configuration caps. */
+export function wholeSeconds (max: number) {
+  return z.int({ error: 'must be a whole number of seconds' })
+    .min(1, { error: 'must be at least 1 second' })
+    .max(max, { error: `must be at most ${max} seconds` })
+}
+
+/**
+ * A query parameter of whole seconds, declared as the integer it is: only digits are turned into a number, so
+ * anything else ("1e3", " 5", "0x10") is refused as not one.
+ */
+function wholeSecondsQuery (max: number) {
+  return z.preprocess((value) => typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value,
+    wholeSeconds(max))
 }
 
 /** `?ttl=` and `?stale=` in whole seconds; the upper bound is configuration, so the schema is made per app. */
 export function cachePutQuerySchema (maxTtlSeconds: number) {
   return z.object({
-    ttl: wholeSeconds(maxTtlSeconds).optional()
+    ttl: wholeSecondsQuery(maxTtlSeconds).optional()
       .describe('Seconds until the entry expires; the configured default applies when absent'),
-    stale: wholeSeconds(maxTtlSeconds).optional()
+    stale: wholeSecondsQuery(maxTtlSeconds).optional()
       .describe('Seconds after the TTL during which GET still answers the value, marked stale, and hands one ' +
         'caller a lease to refresh it (RFC 5861 stale-while-revalidate); none when absent')
   })
@@ -41,41 +55,46 @@ export const MEDIA_TYPE_MAX_BYTES = 256
 export const DEFAULT_MEDIA_TYPE = 'application/octet-stream'
 
 // RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS parameter ), parameter values a token or a quoted string; only
-// printable ASCII, as anything else cannot be sent back in a Content-Type header.
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+// printable ASCII, as anything else cannot be sent back in a Content-Type header. A wildcard (`*` as the type or the
+// subtype) is a range, not a type: the type and subtype are tokens other than `*`.
+const TOKEN_CHARACTER = "[!#$%&'*+.^_`|~0-9A-Za-z-]"
+const TOKEN = `${TOKEN_CHARACTER}+`
+const NOT_A_WILDCARD = `(?:[!#$%&'+.^_\`|~0-9A-Za-z-]${TOKEN_CHARACTER}*|\\*${TOKEN})`
 const QUOTED = '"(?:[\\t !#-\\[\\]-~]|\\\\[\\t -~])*"'
-const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|${QUOTED}))?)*$`)
-
-const WILDCARD = /^(?:\*\/|[^/]*\/\*(?:[ \t;]|$))/
+const MEDIA_TYPE = new RegExp(`^${NOT_A_WILDCARD}/${NOT_A_WILDCARD}` +
+  `(?:[ \\t]*;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|${QUOTED}))?)*$`)
 
 /** The rule of MediaTypeSchema as a plain test, for the read path, which checks every stored type it serves. */
 export function isMediaType (type: string): boolean {
-  return type.length <= MEDIA_TYPE_MAX_BYTES && MEDIA_TYPE.test(type) && !WILDCARD.test(type)
+  return type.length <= MEDIA_TYPE_MAX_BYTES && MEDIA_TYPE.test(type)
 }
 
 /**
- * A value's media type, as a PUT's Content-Type or a bulk write's contentType: one definition for both, so that
- * every stored type can be sent back as a header. A wildcard (`*` as type or subtype) is a range, not a type.
+ * A value's media type, as a PUT's Content-Type or Cache-Content-Type, or a bulk write's contentType: one
+ * definition for all, so that every stored type can be sent back as a header.
  */
 export const MediaTypeSchema = z.string()
   .max(MEDIA_TYPE_MAX_BYTES, { error: `must be at most ${MEDIA_TYPE_MAX_BYTES} characters` })
-  .refine(isMediaType, {
+  .regex(MEDIA_TYPE, {
     error: 'must be a media type (RFC 9110), as type/subtype with optional parameters, without wildcards'
   })
   .describe('A media type such as `application/json` or `text/plain; charset=utf-8` (RFC 9110 §8.3.1): ' +
     `printable ASCII, at most ${MEDIA_TYPE_MAX_BYTES} characters, no wildcards`)
 
-export const CACHE_TAG_MAX_BYTES = 128
+export const CACHE_TAG_MAX_CHARACTERS = 128
 export const CACHE_TAGS_MAX = 16
 
+const TAG_CHARACTER = `[^${CONTROLS}${WHITE_SPACE},${LONE_SURROGATES}]`
+// In the Cache-Tag header, printable ASCII only: a header's other bytes arrive as Latin-1, and would name
+// another tag than the same characters in ?tag= or a bulk write's tags.
+const HEADER_TAG = `[!-+\\--~]{1,${CACHE_TAG_MAX_CHARACTERS}}`
+
 export const CacheTagSchema = z.string()
-  .refine((tag) => tag.length > 0 && Buffer.byteLength(tag, 'utf8') <= CACHE_TAG_MAX_BYTES, {
-    error: `must be 1 to ${CACHE_TAG_MAX_BYTES} bytes of UTF-8`
+  .regex(new RegExp(`^${TAG_CHARACTER}{1,${CACHE_TAG_MAX_CHARACTERS}}$`, 'u'), {
+    error: `must be 1 to ${CACHE_TAG_MAX_CHARACTERS} characters, without white space, commas or control characters`
   })
-  .refine((tag) => !/[\s,]/.test(tag) && !CONTROL_CHARACTER.test(tag) && tag.isWellFormed(), {
-    error: 'must not contain white space, commas or control characters'
-  })
-  .describe('A tag: 1 to 128 bytes of UTF-8, without white space, commas or control characters')
+  .describe(`A tag: 1 to ${CACHE_TAG_MAX_CHARACTERS} Unicode characters, without white space, commas or control ` +
+    'characters')
 
 /** An entry's tags: no more than CACHE_TAGS_MAX, and each once (a repeat is dropped, as it means nothing more). */
 export const CacheTagsSchema = z.array(CacheTagSchema)
@@ -84,10 +103,15 @@ export const CacheTagsSchema = z.array(CacheTagSchema)
 
 /** `Cache-Tag: user:42, catalog`: a comma-separated list, as CDNs take it; empty elements are skipped. */
 export const CacheTagHeaderSchema = z.string()
+  .regex(new RegExp(`^[ \\t,]*(?:${HEADER_TAG}(?:[ \\t]*,[ \\t,]*${HEADER_TAG}){0,${CACHE_TAGS_MAX - 1}})?[ \\t,]*$`), {
+    error: `must be at most ${CACHE_TAGS_MAX} tags of printable ASCII, 1 to ${CACHE_TAG_MAX_CHARACTERS} ` +
+      'characters each, separated by commas'
+  })
   .transform((value) => value.split(',').map((tag) => tag.trim()).filter((tag) => tag !== ''))
   .pipe(CacheTagsSchema)
-  .describe(`Tags for the entry, separated by commas (at most ${CACHE_TAGS_MAX}); DELETE /cache?tag= removes ` +
-    'every entry of a tag')
+  .describe(`Tags for the entry, separated by commas: at most ${CACHE_TAGS_MAX}, each 1 to ` +
+    `${CACHE_TAG_MAX_CHARACTERS} characters of printable ASCII without commas (tags of other characters can be ` +
+    'given in a bulk write); DELETE /cache?tag= removes every entry of a tag')
 
 export const CacheTagQuerySchema = z.object({
   tag: CacheTagSchema.describe('Remove every entry that carries this tag')

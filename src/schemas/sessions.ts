@@ -10,19 +10,26 @@ export const SessionParamsSchema = z.object({ id: SessionIdSchema })
 // Deeper documents are almost certainly abuse, and each level costs a frame in the Lua merge.
 const MAX_DEPTH = 64
 
-export const SessionDataSchema = z.record(z.string(), z.unknown())
+const SessionDataSchema = z.record(z.string(), z.unknown())
   .refine((data) => depthOf(data) <= MAX_DEPTH, { error: `must not nest deeper than ${MAX_DEPTH} levels` })
-  .describe('Any JSON object')
+
+/** What JSON Schema cannot say of a session's data: http/exact-json.ts and depthOf enforce it. */
+function dataRules (maxBytes: number): string {
+  return `at most ${maxBytes} bytes once written as JSON, nested at most ${MAX_DEPTH} levels deep; every number ` +
+    'must be one a double holds exactly (12345678901234567890 or 1e999 is refused: send it as a string), and no ' +
+    'object may have a member named `__proto__`, nor a `constructor` member holding a `prototype` member'
+}
 
 export interface SessionLimits {
   idleTtlSeconds: number
   absoluteTtlSeconds: number
+  maxBytes: number
 }
 
-/** POST and PUT bodies; the TTL bounds are configuration, so the schema is made per app. */
-export function sessionWriteSchema ({ idleTtlSeconds, absoluteTtlSeconds }: SessionLimits) {
+/** POST and PUT bodies; the TTL and size bounds are configuration, so the schema is made per app. */
+export function sessionWriteSchema ({ idleTtlSeconds, absoluteTtlSeconds, maxBytes }: SessionLimits) {
   return z.strictObject({
-    data: SessionDataSchema,
+    data: SessionDataSchema.describe(`Any JSON object: ${dataRules(maxBytes)}`),
     idleTtlSeconds: z.int().min(1).max(idleTtlSeconds, { error: `must be at most ${idleTtlSeconds}` }).optional()
       .describe('Seconds of inactivity after which the session expires'),
     absoluteTtlSeconds: z.int().min(1).max(absoluteTtlSeconds, { error: `must be at most ${absoluteTtlSeconds}` })
@@ -31,8 +38,10 @@ export function sessionWriteSchema ({ idleTtlSeconds, absoluteTtlSeconds }: Sess
   })
 }
 
-export const SessionPatchSchema = SessionDataSchema
-  .describe('An RFC 7396 JSON merge patch: members set to null are removed, objects are merged, the rest replaced')
+export function sessionPatchSchema (maxBytes: number) {
+  return SessionDataSchema.describe('An RFC 7396 JSON merge patch: members set to null are removed, objects are ' +
+    `merged, the rest replaced. The patch, and the data it makes, hold to the rules of data: ${dataRules(maxBytes)}`)
+}
 
 export const SessionReadQuerySchema = z.object({
   touch: z.enum(['true', 'false']).default('true').transform((value) => value === 'true')
