@@ -1,6 +1,6 @@
 // If-Match and If-None-Match lists as RFC 9110 §5.6.1 has recipients read them: empty elements are accepted.
 import t from 'tap'
-import { parseEntityTagList } from '../../src/http/conditional.js'
+import { parseEntityTagList } from '../../src/schemas/conditional.js'
 import { buildTestApp } from '../helpers/app.js'
 
 t.test('empty list elements are accepted before, between and after the tags', async (t) => {
