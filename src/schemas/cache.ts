@@ -3,23 +3,24 @@ import { z } from 'zod'
 
 export const CACHE_KEY_MAX_CHARACTERS = 512
 
-// Every rule below is a regular expression, so that the OpenAPI document states it exactly (as `pattern`) and a
+// The rules below are regular expressions, so that the OpenAPI document states them exactly (as `pattern`) and a
 // generated client or a fuzzer produces only what the service accepts. Lengths count Unicode characters (code
-// points), as JSON Schema's do; the `u` flag makes a surrogate pair one character and a lone surrogate a refusal.
-// C0 controls, DEL and C1 controls have no business in a key or a tag: they break logs and tooling.
+// points), as JSON Schema's do, which the `u` flag makes JavaScript count too. C0 controls, DEL and C1 controls have
+// no business in a key or a tag: they break logs and tooling. Nor have unpaired surrogates (only a JSON body can
+// hold one), which no UTF-8 store can keep; that rule is a refinement and a sentence, as the patterns of Rust's and
+// Python's JSON Schema validators cannot name a surrogate.
 const CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f'
-const LONE_SURROGATES = '\\ud800-\\udfff'
+const WELL_FORMED = { error: 'must not hold an unpaired surrogate' }
 // JavaScript's \s, spelled out: Python's \s (a fuzzer's) is another set, so neither is used in a pattern.
 const WHITE_SPACE = '\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff'
 
-const CACHE_KEY = new RegExp(`^[^${CONTROLS}${LONE_SURROGATES}]{1,${CACHE_KEY_MAX_CHARACTERS}}$`, 'u')
+const CACHE_KEY = new RegExp(`^[^${CONTROLS}]{1,${CACHE_KEY_MAX_CHARACTERS}}$`, 'u')
 
 export const CacheKeySchema = z.string()
-  .regex(CACHE_KEY, {
-    error: `must be 1 to ${CACHE_KEY_MAX_CHARACTERS} characters, without control characters or unpaired surrogates`
-  })
-  .describe(`The entry's key: 1 to ${CACHE_KEY_MAX_CHARACTERS} Unicode characters, without control characters; in ` +
-    'a path, one percent-encoded segment')
+  .regex(CACHE_KEY, { error: `must be 1 to ${CACHE_KEY_MAX_CHARACTERS} characters, without control characters` })
+  .refine((key) => key.isWellFormed(), WELL_FORMED)
+  .describe(`The entry's key: 1 to ${CACHE_KEY_MAX_CHARACTERS} Unicode characters, without control characters or ` +
+    'unpaired surrogates; in a path, one percent-encoded segment')
 
 export const CacheParamsSchema = z.object({ key: CacheKeySchema })
 
@@ -84,7 +85,7 @@ export const MediaTypeSchema = z.string()
 export const CACHE_TAG_MAX_CHARACTERS = 128
 export const CACHE_TAGS_MAX = 16
 
-const TAG_CHARACTER = `[^${CONTROLS}${WHITE_SPACE},${LONE_SURROGATES}]`
+const TAG_CHARACTER = `[^${CONTROLS}${WHITE_SPACE},]`
 // In the Cache-Tag header, printable ASCII only: a header's other bytes arrive as Latin-1, and would name
 // another tag than the same characters in ?tag= or a bulk write's tags.
 const HEADER_TAG = `[!-+\\--~]{1,${CACHE_TAG_MAX_CHARACTERS}}`
@@ -93,8 +94,9 @@ export const CacheTagSchema = z.string()
   .regex(new RegExp(`^${TAG_CHARACTER}{1,${CACHE_TAG_MAX_CHARACTERS}}$`, 'u'), {
     error: `must be 1 to ${CACHE_TAG_MAX_CHARACTERS} characters, without white space, commas or control characters`
   })
-  .describe(`A tag: 1 to ${CACHE_TAG_MAX_CHARACTERS} Unicode characters, without white space, commas or control ` +
-    'characters')
+  .refine((tag) => tag.isWellFormed(), WELL_FORMED)
+  .describe(`A tag: 1 to ${CACHE_TAG_MAX_CHARACTERS} Unicode characters, without white space, commas, control ` +
+    'characters or unpaired surrogates')
 
 /** An entry's tags: no more than CACHE_TAGS_MAX, and each once (a repeat is dropped, as it means nothing more). */
 export const CacheTagsSchema = z.array(CacheTagSchema)
