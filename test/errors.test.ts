@@ -2,6 +2,7 @@
 // every Fastify error a caller can cause is answered as one of them.
 import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { RESPONSE_HEADERS } from '../src/http/response-headers.js'
 import { ERROR_KINDS, errorKindOf, FRAMEWORK_ERROR_KINDS, type ErrorCode } from '../src/errors.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
@@ -32,5 +33,6 @@ t.test("Fastify's errors are answered as our kinds; an unknown code is no kind",
   t.equal(errorKindOf('ERR_SOMETHING_ELSE'), undefined)
   t.equal(errorKindOf('toString'), undefined, 'nothing inherited from Object counts as a code')
   const code: ErrorCode = 'CS_STORE_UNAVAILABLE'
-  t.same(ERROR_KINDS[code].headers, ['Retry-After'])
+  t.equal(ERROR_KINDS[code].status, 503)
+  t.ok(RESPONSE_HEADERS['Retry-After'].on.includes(code), 'its problems carry Retry-After (http/response-headers.ts)')
 })

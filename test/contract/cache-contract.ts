@@ -66,6 +66,30 @@ export function cacheContract (t: Test, makeApp: AppFactory): void {
     t.equal((await app.inject({ method: 'GET', url: '/cache/empty-json' })).rawPayload.length, 0)
   })
 
+  t.test('Cache-Content-Type names the stored type, whatever the body was sent as (as generated clients send it)',
+    async (t) => {
+      const app = await makeApp(t)
+      const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255])
+      const stored = await put(app, 'named', png, 'application/octet-stream', { 'cache-content-type': 'image/png' })
+      t.equal(stored.statusCode, 201)
+      const read = await app.inject({ method: 'GET', url: '/cache/named' })
+      t.equal(read.headers['content-type'], 'image/png')
+      t.same(read.rawPayload, png)
+      const json = await put(app, 'named-json', '{"a": 1}', 'text/plain', { 'cache-content-type': 'application/json' })
+      t.equal(json.statusCode, 201, 'over any Content-Type of the body')
+      t.equal((await app.inject({ method: 'GET', url: '/cache/named-json' })).headers['content-type'],
+        'application/json')
+      t.equal(json.headers.etag, (await put(app, 'plain-json', '{"a": 1}', 'application/json')).headers.etag,
+        'the ETag is that of the stored type')
+
+      for (const type of ['*/*', 'image/*', 'png', 'text/plain; charset']) {
+        const refused = await put(app, 'named-bad', 'x', 'application/octet-stream', { 'cache-content-type': type })
+        t.equal(refused.statusCode, 400, `${type} is no media type`)
+        t.match(refused.headers['content-type'], PROBLEM)
+      }
+      t.equal((await app.inject({ method: 'GET', url: '/cache/named-bad' })).statusCode, 404, 'and nothing was stored')
+    })
+
   t.test('a binary value holding every byte value round-trips exactly', async (t) => {
     const app = await makeApp(t)
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))

@@ -37,10 +37,11 @@ t.test('health', async (t) => {
 t.test('the cache: put, get, head, conditional get, conditional put, delete', async (t) => {
   const key = 'user:42/profile ✓'
   const put = await client.PUT('/cache/{key}', {
-    params: { path: { key }, query: { ttl: '60' }, header: { 'if-none-match': '*' } },
+    params: {
+      path: { key }, query: { ttl: 60 }, header: { 'if-none-match': '*', 'cache-content-type': 'application/json' }
+    },
     body: '{"name":"Ada"}',
-    bodySerializer: (body) => body,
-    headers: { 'content-type': 'application/json' }
+    bodySerializer: (body) => body
   })
   t.equal(put.response.status, 201)
   const etag = put.response.headers.get('etag')!
@@ -103,7 +104,7 @@ t.test('leases: one caller computes a missing value while another waits for it',
     params: { path: { key: 'leased' }, header: { prefer: 'wait=5' } }, parseAs: 'text'
   })
   const put = await client.PUT('/cache/{key}', {
-    params: { path: { key: 'leased' }, query: { ttl: '60', stale: '30' }, header: { 'cache-lease-token': token } },
+    params: { path: { key: 'leased' }, query: { ttl: 60, stale: 30 }, header: { 'cache-lease-token': token } },
     body: 'computed',
     bodySerializer: (body) => body
   })
@@ -177,7 +178,7 @@ t.test('sessions: create, read, patch, replace, delete', async (t) => {
 
 t.test('validation errors come back as typed Problems listing each problem', async (t) => {
   const res = await client.PUT('/cache/{key}', {
-    params: { path: { key: 'k' }, query: { ttl: '0' } }, body: 'x', bodySerializer: (body) => body
+    params: { path: { key: 'k' }, query: { ttl: 0 } }, body: 'x', bodySerializer: (body) => body
   })
   t.equal(res.response.status, 400)
   t.match(res.error, { status: 400, errors: [{ in: 'querystring', path: '/ttl' }] })

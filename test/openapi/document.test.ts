@@ -32,7 +32,7 @@ t.test('it is valid OpenAPI 3.1', async (t) => {
 t.test('it is clean under Redocly\'s recommended-strict ruleset (redocly.yaml), but for the justified exceptions',
   async (t) => {
     const configPath = fileURLToPath(new URL('../../redocly.yaml', import.meta.url))
-    t.match(readFileSync(configPath, 'utf8'), /^extends:\n  - recommended-strict$/m)
+    t.match(readFileSync(configPath, 'utf8'), /^extends:\n {2}- recommended-strict$/m)
     const config = await loadConfig({ configPath })
     const absoluteRef = fileURLToPath(new URL('../../openapi.yaml', import.meta.url))
     const problems = await lintFromString({ source: committed, absoluteRef, config })
