@@ -1,5 +1,6 @@
 // Hardening: security headers, CORS only when configured, trusted proxies, and load shedding under pressure.
 import t from 'tap'
+import { CORS_EXPOSED_HEADERS } from '../../src/http/response-headers.js'
 import { buildTestApp, captureLogs } from '../helpers/app.js'
 
 t.test('security headers on every answer; a strict policy for API answers, the page its own', async (t) => {
@@ -34,7 +35,9 @@ t.test('CORS_ORIGINS allows exactly those origins, with preflight', async (t) =>
   t.equal(preflight.headers['access-control-allow-origin'], 'https://app.example')
   const get = await app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://app.example' } })
   t.equal(get.headers['access-control-allow-origin'], 'https://app.example')
-  t.match(get.headers['access-control-expose-headers'], /ETag/)
+  const exposed = String(get.headers['access-control-expose-headers']).split(/\s*,\s*/)
+  t.same(exposed.sort(), [...CORS_EXPOSED_HEADERS].sort(), 'every header of the registry a script may read')
+  for (const name of ['ETag', 'Cache-Lease-Token', 'Cache-Status', 'Age']) t.ok(exposed.includes(name), name)
   const other = await app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://evil.example' } })
   t.equal(other.headers['access-control-allow-origin'], undefined)
 })
