@@ -25,6 +25,15 @@ export interface ResponseSpec {
   description: string
   /** Any bytes in the stored media type; a JSON body is the route's `schema.response` instead. */
   binary?: true
+  /** The operations that act on what this response made, by operationId, and how to name it (OpenAPI links). */
+  links?: Record<string, { operationId: string, parameters: Record<string, string> }>
+}
+
+/** Links to the operations on the resource at the same path, whose last parameter the request named. */
+export function linksToSameResource (parameter: string, from: string, operationIds: readonly string[])
+  : NonNullable<ResponseSpec['links']> {
+  return Object.fromEntries(operationIds.map((operationId) =>
+    [operationId.replace(/^./, (first) => first.toUpperCase()), { operationId, parameters: { [parameter]: from } }]))
 }
 
 export interface OperationSpec {
@@ -66,8 +75,9 @@ export function toOpenApiResponses (operationId: string, spec: OperationSpec & {
     if (!described && 'content' in response) throw new Error(`response ${status} has a schema but no description`)
   }
   const responses: Record<number, OpenAPI.ResponseObject> = {}
-  for (const [status, { description, binary }] of Object.entries(spec.responses)) {
+  for (const [status, { description, binary, links }] of Object.entries(spec.responses)) {
     const response: OpenAPI.ResponseObject = { description, headers: headerRefs([`${operationId} ${status}`]) }
+    if (links !== undefined) response.links = links
     const content = (generated[status] as OpenAPI.ResponseObject | undefined)?.content
     if (binary === true) response.content = { 'application/octet-stream': BINARY_BODY, '*/*': BINARY_BODY }
     else if (content !== undefined) response.content = content

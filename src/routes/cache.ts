@@ -5,7 +5,7 @@ import { authenticatedCaller, hasScope } from '../auth/caller.js'
 import { NotFoundError, PreconditionFailedError, UnsupportedMediaTypeError } from '../errors.js'
 import { freshSeconds, setCacheStatus, setLease } from '../http/cache-status.js'
 import { preconditionsOf } from '../http/conditional.js'
-import { BINARY } from '../openapi/responses.js'
+import { BINARY, linksToSameResource } from '../openapi/responses.js'
 import {
   CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema, DEFAULT_MEDIA_TYPE,
   MEDIA_TYPE_MAX_BYTES, isMediaType, MediaTypeSchema, TagInvalidationSchema
@@ -28,6 +28,8 @@ export interface CacheRoutesOptions {
   keyIsolation: KeyIsolation
 }
 
+/** What a caller may do next with the entry it wrote. */
+const WRITTEN_ENTRY = linksToSameResource('key', '$request.path.key', ['getCacheEntry', 'deleteCacheEntry'])
 const notFound = () => new NotFoundError('There is no cache entry for this key')
 const preconditionFailed = () => new PreconditionFailedError('The entry does not match the preconditions')
 const leaseLost = () => new PreconditionFailedError('The lease is no longer current; nothing was stored')
@@ -132,8 +134,8 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
           content: { [DEFAULT_MEDIA_TYPE]: { schema: BINARY } }
         },
         responses: {
-          201: { description: 'Created' },
-          204: { description: 'Replaced' }
+          201: { description: 'Created', links: WRITTEN_ENTRY },
+          204: { description: 'Replaced', links: WRITTEN_ENTRY }
         },
         // 415 only for a Content-Type that is not a media type at all: any valid one is stored as it is.
         errors: ['CS_VALIDATION', 'CS_PRECONDITION_FAILED', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE',

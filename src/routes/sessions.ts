@@ -8,6 +8,7 @@ import { NotFoundError, PayloadTooLargeError, PreconditionFailedError } from '..
 import { preconditionsOf } from '../http/conditional.js'
 import { parseExactJson } from '../http/exact-json.js'
 import { requireMediaType } from '../http/media-type.js'
+import { linksToSameResource } from '../openapi/responses.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import {
   SessionParamsSchema, sessionPatchSchema, SessionReadQuerySchema, SessionSchema, sessionWriteSchema
@@ -66,7 +67,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     config: {
       scope: 'sessions:write',
       openapi: {
-        responses: { 201: { description: 'Created' } },
+        responses: {
+          201: {
+            description: 'Created',
+            links: linksToSameResource('id', '$response.body#/id', ['getSession', 'patchSession', 'deleteSession'])
+          }
+        },
         errors: ['CS_VALIDATION', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE',
           'CS_STORE_FULL']
       }

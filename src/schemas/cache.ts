@@ -21,6 +21,7 @@ export const CacheKeySchema = z.string()
   .refine((key) => key.isWellFormed(), WELL_FORMED)
   .describe(`The entry's key: 1 to ${CACHE_KEY_MAX_CHARACTERS} Unicode characters, without control characters or ` +
     'unpaired surrogates; in a path, one percent-encoded segment')
+  .meta({ examples: ['user:42/profile'] })
 
 export const CacheParamsSchema = z.object({ key: CacheKeySchema })
 
@@ -81,6 +82,7 @@ export const MediaTypeSchema = z.string()
   })
   .describe('A media type such as `application/json` or `text/plain; charset=utf-8` (RFC 9110 §8.3.1): ' +
     `printable ASCII, at most ${MEDIA_TYPE_MAX_BYTES} characters, no wildcards`)
+  .meta({ examples: ['application/json'] })
 
 export const CACHE_TAG_MAX_CHARACTERS = 128
 export const CACHE_TAGS_MAX = 16
@@ -97,6 +99,7 @@ export const CacheTagSchema = z.string()
   .refine((tag) => tag.isWellFormed(), WELL_FORMED)
   .describe(`A tag: 1 to ${CACHE_TAG_MAX_CHARACTERS} Unicode characters, without white space, commas, control ` +
     'characters or unpaired surrogates')
+  .meta({ examples: ['user:42'] })
 
 /** An entry's tags: no more than CACHE_TAGS_MAX, and each once (a repeat is dropped, as it means nothing more). */
 export const CacheTagsSchema = z.array(CacheTagSchema)
