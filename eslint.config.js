@@ -2,7 +2,7 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**', 'client/openapi.d.ts'] }),
+  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**', '.generated/**', 'client/openapi.d.ts'] }),
   {
     rules: {
       '@stylistic/max-len': ['error', { code: 120, ignoreUrls: true }]
