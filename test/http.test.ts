@@ -63,7 +63,7 @@ t.test('a validation error lists each problem with where it was found', async (t
     title: String,
     status: 400,
     detail: 'The params did not validate',
-    errors: [{ in: 'params', path: '/key', message: 'must be 1 to 512 bytes of UTF-8' }]
+    errors: [{ in: 'params', path: '/key', message: 'must be 1 to 512 characters, without control characters' }]
   })
 })
 
