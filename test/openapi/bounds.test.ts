@@ -109,6 +109,30 @@ t.test('a stored media type: no wildcards', async (t) => {
     ])
 })
 
+t.test('a pattern refuses a long hostile value in one pass, not by trying every way to split it', async (t) => {
+  // Each value nearly matches, then fails at its last character. As the RFC spells the media type grammar,
+  // `a/b ; ; … x` of 58 characters took 4 s of backtracking (exponential in its semicolons), and a Cache-Tag of
+  // separators took 100 ms per 16 KB (quadratic). The bound below is a hundred times what a linear match needs
+  // here, and no more than a tenth of what the exponential one needs at this size.
+  const run = (n: number, unit: string, head = '', tail = 'x') => head + unit.repeat(n) + tail
+  const cases: Array<[string, Record<string, string>]> = [
+    ['Content-Type', { 'content-type': run(24, ' ; ', 'a/b') }],
+    ['Cache-Content-Type', { 'cache-content-type': run(24, ' ; ', 'a/b') }],
+    ['Cache-Content-Type, long', { 'cache-content-type': run(80, ' ;', 'a/b') }],
+    ['Cache-Tag', { 'cache-tag': run(8000, ' ,', '', 'x y') }],
+    ['Cache-Tag after a tag', { 'cache-tag': run(8000, ' ,', 'a', 'x y') }],
+    ['If-Match', { 'if-match': run(5000, ' , ', '"a"') }],
+    ['If-None-Match', { 'if-none-match': run(16000, ',') }]
+  ]
+  for (const [name, headers] of cases) {
+    const started = process.hrtime.bigint()
+    const res = await putWith(headers)
+    const ms = Number(process.hrtime.bigint() - started) / 1e6
+    t.ok(res.statusCode === 400 || res.statusCode === 415, `${name} is refused (${res.statusCode})`)
+    t.ok(ms < 500, `${name} is refused in ${ms.toFixed(1)} ms`)
+  }
+})
+
 t.test('what JSON Schema cannot say is said in the description', async (t) => {
   const session = document.paths['/sessions'].post.requestBody.content['application/json'].schema.properties.data
   t.match(session.description, /at most \d+ bytes/)
