@@ -99,6 +99,23 @@ t.test('TTLs and the lease ttl follow the configuration', async (t) => {
     ])
 })
 
+t.test('the served document follows the configured caps', async (t) => {
+  const configured = await buildTestApp(t, {
+    env: { CACHE_DEFAULT_TTL_SECONDS: '60', CACHE_MAX_TTL_SECONDS: '600', CACHE_LEASE_MAX_TTL_SECONDS: '9' }
+  })
+  const served = (await configured.inject({ method: 'GET', url: '/openapi.json' })).json()
+  const put = served.paths['/cache/{key}'].put.parameters
+  t.match(put.find((p: { name: string }) => p.name === 'ttl').schema, { type: 'integer', minimum: 1, maximum: 600 })
+  t.match(put.find((p: { name: string }) => p.name === 'stale').schema, { maximum: 600 })
+  const lease = served.paths['/cache/{key}'].get.parameters.find((p: { name: string }) => p.name === 'cache-lease')
+  const validate = ajv.compile(lease.schema)
+  t.ok(validate('acquire; ttl=9'))
+  t.notOk(validate('acquire; ttl=10'))
+  const entry = served.paths['/cache-bulk/put'].post.requestBody.content['application/json'].schema
+    .properties.entries.items.properties
+  t.match(entry.ttlSeconds, { maximum: 600 })
+})
+
 t.test('a stored media type: no wildcards', async (t) => {
   await judge(t, 'Cache-Content-Type', parameterSchema('/cache/{key}', 'put', 'cache-content-type'),
     (value) => putWith({ 'cache-content-type': value }), [
