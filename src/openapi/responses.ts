@@ -29,7 +29,10 @@ export interface ResponseSpec {
   links?: Record<string, { operationId: string, parameters: Record<string, string> }>
 }
 
-/** Links to the operations on the resource at the same path, whose last parameter the request named. */
+/**
+ * Links to other operations on the resource a response is about, which they name by `parameter`, its value taken
+ * by the runtime expression `from` (`$request.path.key`, `$response.body#/id`); named as the operation, capitalised.
+ */
 export function linksToSameResource (parameter: string, from: string, operationIds: readonly string[])
   : NonNullable<ResponseSpec['links']> {
   return Object.fromEntries(operationIds.map((operationId) =>
