@@ -1,10 +1,13 @@
 """Narrow corrections for schemathesis 4.25 against this service, each with its reason (see schemathesis.toml).
 
-Every hook here only drops a generated case that schemathesis labels "positive" (valid per the document) while
-the document says it is not valid, or a rule JSON Schema cannot state and the document states in words. Nothing
-the service answers is ever excused here.
+Every hook here only drops a generated case: one that schemathesis labels "positive" (valid per the document)
+while the document says it is not valid, in a pattern or in the words it uses for what JSON Schema cannot state;
+or a write of bytes that are not JSON under a JSON media type, which the service stores as asked and schemathesis
+then cannot parse when it reads them back. Nothing the service answers is ever excused here.
 """
 
+import base64
+import binascii
 import json
 import re
 
@@ -43,8 +46,48 @@ def _exact_json(value, depth=1):
     return True
 
 
+def _is_json_type(media_type):
+    essence = str(media_type).split(";")[0].strip().lower()
+    return essence == "application/json" or essence.endswith("+json")
+
+
+def _is_json(payload):
+    try:
+        json.loads(payload)
+        return True
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
+def _stores_non_json_as_json(case):
+    """A write that asks to store bytes that are not JSON under a JSON media type.
+
+    The service stores any bytes under the type it is given, and serves them back as they were sent; schemathesis
+    then tries to parse such an answer as JSON and reports the caller's bytes as the service's error.
+    """
+    headers = {k.lower(): v for k, v in (case.headers or {}).items()}
+    if case.operation.path == "/cache/{key}" and case.method.upper() == "PUT":
+        stored = headers.get("cache-content-type") or headers.get("content-type") or ""
+        body = case.body if isinstance(case.body, (bytes, str)) else b""
+        return _is_json_type(stored) and not _is_json(body)
+    entries = case.body.get("entries") if isinstance(case.body, dict) else None
+    if case.operation.path == "/cache-bulk/put" and isinstance(entries, list):
+        for entry in entries:
+            if not isinstance(entry, dict) or not _is_json_type(entry.get("contentType", "")):
+                continue
+            try:
+                value = base64.b64decode(str(entry.get("value", "")), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            if not _is_json(value):
+                return True
+    return False
+
+
 @schemathesis.hook
 def filter_case(context, case):
+    if _stores_non_json_as_json(case):
+        return False
     if _mode(case) != "positive":
         return True
     # The coverage phase cannot draw a header value whose pattern needs a character other than a letter or a digit
@@ -56,7 +99,8 @@ def filter_case(context, case):
     body = case.body if isinstance(case.body, (dict, list)) else None
     # uniqueItems compares whole entries; the document says in words that no two entries may name one key.
     if case.operation.path == "/cache-bulk/put" and isinstance(body, dict):
-        keys = [entry.get("key") for entry in body.get("entries", []) if isinstance(entry, dict)]
+        entries = body.get("entries") if isinstance(body.get("entries"), list) else []
+        keys = [entry.get("key") for entry in entries if isinstance(entry, dict)]
         if len(keys) != len(set(map(json.dumps, keys))):
             return False
     if case.operation.path.startswith("/sessions") and body is not None and not _exact_json(body):

@@ -87,7 +87,7 @@ export const MediaTypeSchema = z.string()
   })
   .describe('A media type such as `application/json` or `text/plain; charset=utf-8` (RFC 9110 §8.3.1): ' +
     `printable ASCII, at most ${MEDIA_TYPE_MAX_BYTES} characters, no wildcards`)
-  .meta({ examples: ['application/json'] })
+  .meta({ examples: ['text/plain; charset=utf-8'] })
 
 export const CACHE_TAG_MAX_CHARACTERS = 128
 export const CACHE_TAGS_MAX = 16
