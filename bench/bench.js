@@ -26,6 +26,8 @@ const TARGETS = {
 }
 const P99_TARGET = 3
 const RSS_TARGET_MIB = 150
+/** wrk's share of one core past which a row is the load generator's pace, not the service's. */
+const LOAD_GENERATOR_SATURATED = 0.9
 
 async function prepare (base, headers = {}) {
   const put = async (key, bytes) => fetch(`${base}/cache/${key}?ttl=3600`, {
@@ -182,8 +184,8 @@ function report (rows) {
   const [ceiling] = rows
   const lines = [
     '| scenario | req/s | ÷ ceiling | p50 ms | p99 ms | p99 ÷ ceiling | value MiB/s | peak RSS MiB | CPU µs/req | ' +
-      'unexpected |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+      'wrk CPU | unexpected |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
   ]
   const misses = []
   for (const row of rows) {
@@ -192,8 +194,13 @@ function report (rows) {
     const mibPerSecond = row.bytes ? (row.requestsPerSecond * row.bytes / 2 ** 20).toFixed(0) : ''
     const cells = [row.name, Math.round(row.requestsPerSecond), ratio.toFixed(2), row.p50Ms.toFixed(2),
       row.p99Ms.toFixed(2), p99Ratio.toFixed(1), mibPerSecond, row.peakRssMiB.toFixed(0),
-      (row.cpuSeconds / (row.requestsPerSecond * MEASURE_S) * 1e6).toFixed(0), row.unexpected]
+      (row.cpuSeconds / (row.requestsPerSecond * MEASURE_S) * 1e6).toFixed(0),
+      `${(row.loadGeneratorCpuShare * 100).toFixed(0)} %`, row.unexpected]
     lines.push(`| ${cells.join(' | ')} |`)
+    if (row.loadGeneratorCpuShare >= LOAD_GENERATOR_SATURATED) {
+      misses.push(`${row.name}: wrk used ${(row.loadGeneratorCpuShare * 100).toFixed(0)} % of its core, so this ` +
+        'row measures the load generator, not the service')
+    }
     if (row.reference) continue
     const target = TARGETS[row.name]
     if (target !== undefined && ratio < target) {
@@ -238,7 +245,9 @@ route answering a constant 1 KiB, in its own process, in the same run. Two more 
 service's work apart: the same route sending the service's response headers, and a bare Fastify + ioredis GET
 proxy on the same Redis (no validation, headers, metrics or logs). CPU µs/req is the measured process's own CPU
 time (user and system, from /proc) over the requests it answered. Load generator, service and Redis share the
-machine's cores.
+machine's cores. A scenario of one request is wrk's static request (no Lua per request, as a plain \`wrk <url>\`);
+wrk CPU is its one thread's share of a core, and a row where it passes ${LOAD_GENERATOR_SATURATED * 100} % is
+listed below as measuring wrk rather than the service.
 
 ${table}
 
