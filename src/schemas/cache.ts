@@ -41,9 +41,12 @@ function wholeSecondsQuery (max: number) {
     wholeSeconds(max))
 }
 
-/** `?ttl=` and `?stale=` in whole seconds; the upper bound is configuration, so the schema is made per app. */
+/**
+ * `?ttl=` and `?stale=` in whole seconds; the upper bound is configuration, so the schema is made per app. Like every
+ * query of the service, no other parameter is taken: `?tll=60` is refused, not stored with the default TTL.
+ */
 export function cachePutQuerySchema (maxTtlSeconds: number) {
-  return z.object({
+  return z.strictObject({
     ttl: wholeSecondsQuery(maxTtlSeconds).optional()
       .describe('Seconds until the entry expires; the configured default applies when absent'),
     stale: wholeSecondsQuery(maxTtlSeconds).optional()
@@ -125,7 +128,7 @@ export const CacheTagHeaderSchema = z.string()
     `${CACHE_TAG_MAX_CHARACTERS} characters of printable ASCII without commas (tags of other characters can be ` +
     'given in a bulk write); DELETE /cache?tag= removes every entry of a tag')
 
-export const CacheTagQuerySchema = z.object({
+export const CacheTagQuerySchema = z.strictObject({
   tag: CacheTagSchema.describe('Remove every entry that carries this tag')
 })
 

@@ -43,7 +43,7 @@ export function sessionPatchSchema (maxBytes: number) {
     `merged, the rest replaced. The patch, and the data it makes, hold to the rules of data: ${dataRules(maxBytes)}`)
 }
 
-export const SessionReadQuerySchema = z.object({
+export const SessionReadQuerySchema = z.strictObject({
   touch: z.enum(['true', 'false']).default('true').transform((value) => value === 'true')
     .describe('false reads without sliding the idle expiry')
 })

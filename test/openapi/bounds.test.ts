@@ -99,6 +99,21 @@ t.test('TTLs and the lease ttl follow the configuration', async (t) => {
     ])
 })
 
+t.test('a query takes only the parameters the document lists: a misspelt one is refused, not ignored', async (t) => {
+  const session = (await app.inject({ method: 'POST', url: '/sessions', payload: { data: {} } })).json().id
+  for (const [method, url] of [
+    ['PUT', '/cache/query-k?tll=60'],
+    ['PUT', '/cache/query-k?ttl=60&x=1'],
+    ['DELETE', '/cache?tag=a&tags=b'],
+    ['GET', `/sessions/${session}?touch=false&mode=x`]
+  ] as const) {
+    const res = await app.inject({ method, url, payload: method === 'PUT' ? 'x' : undefined })
+    t.equal(res.statusCode, 400, `${method} ${url.replace(session, '{id}')}`)
+    t.match(res.json(), { errors: [{ in: 'querystring' }] })
+  }
+  t.equal((await app.inject({ method: 'GET', url: '/cache/query-k' })).statusCode, 404, 'and nothing was stored')
+})
+
 t.test('the served document follows the configured caps', async (t) => {
   const configured = await buildTestApp(t, {
     env: { CACHE_DEFAULT_TTL_SECONDS: '60', CACHE_MAX_TTL_SECONDS: '600', CACHE_LEASE_MAX_TTL_SECONDS: '9' }
