@@ -1,6 +1,6 @@
 // API keys: the caller sends `Authorization: Bearer <key>`; we hold only each key's SHA-256, its name and its
 // scopes. Every configured key is compared, in constant time, so neither a match nor its position leaks.
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import type { ApiKeyEntry } from '../config/security.js'
 import type { Caller } from './caller.js'
 
@@ -15,7 +15,8 @@ export class ApiKeyVerifier {
   }
 
   verify (presented: string): Caller | undefined {
-    const digest = createHash('sha256').update(presented).digest()
+    // The one-shot hash: half of createHash's cost, on every request.
+    const digest = hash('sha256', presented, 'buffer')
     let found: Caller | undefined
     for (const key of this.#keys) {
       if (timingSafeEqual(digest, key.digest)) found = key.caller
@@ -26,5 +27,5 @@ export class ApiKeyVerifier {
 
 /** The configuration entry for a new key: what `npm run api-key` prints. */
 export function hashApiKey (key: string): string {
-  return createHash('sha256').update(key).digest('hex')
+  return hash('sha256', key, 'hex')
 }

@@ -18,6 +18,8 @@ export const SecurityEnvShape = {
   KEY_ISOLATION: oneOf(['none', 'caller'], 'none'),
   RATE_LIMIT_MAX: optionalInteger(0, 1_000_000_000),
   RATE_LIMIT_WINDOW_MS: integer(1, 86_400_000, 60_000),
+  RATE_LIMIT_BUDGET_PERCENT: integer(0, 25, 1),
+  RATE_LIMIT_BUDGET_KEYS: integer(1, 1_000_000, 10_000),
   AUTH_FAILURE_MAX: integer(0, 1_000_000_000, 30),
   AUTH_FAILURE_WINDOW_MS: integer(1, 86_400_000, 60_000)
 }
@@ -46,8 +48,11 @@ export type AuthConfig =
 export interface SecurityConfig {
   auth: AuthConfig
   keyIsolation: 'none' | 'caller'
-  /** Requests per caller per window, shared by every replica through Redis; 0 turns the limit off. */
-  rateLimit: { max: number, windowMs: number }
+  /**
+   * Requests per caller per window, shared by every replica through Redis; 0 turns the limit off. Each replica takes
+   * budgets of at most budgetPercent of max at once, for at most budgetKeys callers (redis/rate-limit-store.ts).
+   */
+  rateLimit: { max: number, windowMs: number, budgetPercent: number, budgetKeys: number }
   /** Failed authentications per client address per window, shared likewise; 0 turns the limit off. */
   authFailureLimit: { max: number, windowMs: number }
 }
@@ -64,7 +69,9 @@ export function securityConfigFrom (env: SecurityEnv, redisConfigured: boolean, 
     keyIsolation: env.KEY_ISOLATION,
     rateLimit: {
       max: env.RATE_LIMIT_MAX ?? (redisConfigured ? DEFAULT_RATE_LIMIT_MAX : 0),
-      windowMs: env.RATE_LIMIT_WINDOW_MS
+      windowMs: env.RATE_LIMIT_WINDOW_MS,
+      budgetPercent: env.RATE_LIMIT_BUDGET_PERCENT,
+      budgetKeys: env.RATE_LIMIT_BUDGET_KEYS
     },
     authFailureLimit: { max: env.AUTH_FAILURE_MAX, windowMs: env.AUTH_FAILURE_WINDOW_MS }
   }

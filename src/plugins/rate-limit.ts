@@ -1,5 +1,6 @@
 // The per-caller rate limit (@fastify/rate-limit). With Redis its counters live there, so every replica enforces
-// one shared limit; the same store counts failed authentications (auth.ts, through createRateLimit).
+// one shared limit, each admitting from budgets it takes (redis/rate-limit-store.ts); the same store counts failed
+// authentications (auth.ts, through createRateLimit).
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -11,12 +12,17 @@ export interface RateLimitPluginOptions {
   /** Requests per caller per window; 0 turns the per-caller limit off, but not the store auth.ts counts in. */
   max: number
   windowMs: number
+  /** The largest budget a replica takes from a shared counter at once, as a percentage of max. */
+  budgetPercent: number
+  /** Callers whose budgets a replica holds at once. */
+  budgetKeys: number
   /** Keep the counters in Redis (the redis plugin must be registered first), or in this process. */
   shared: boolean
   keyPrefix: string
 }
 
-export default fp<RateLimitPluginOptions>(async (app, { max, windowMs, shared, keyPrefix }) => {
+export default fp<RateLimitPluginOptions>(async (app, options) => {
+  const { max, windowMs, shared, keyPrefix } = options
   // fastify-plugin cannot declare a dependency that only some configurations have; this says it as loudly.
   if (shared && !app.hasDecorator('redis')) throw new Error('rate-limit: shared counters need the redis plugin')
   await app.register(fastifyRateLimit, {
@@ -27,7 +33,10 @@ export default fp<RateLimitPluginOptions>(async (app, { max, windowMs, shared, k
     // scope check, body parsing and validation: a refused request counts like any other.
     hook: 'onRequest',
     keyGenerator: rateLimitKey,
-    ...(shared && { store: sharedCountersIn(app.redis, `${keyPrefix}rate-limit:`) }),
+    ...(shared && {
+      store: sharedCountersIn(app.redis, `${keyPrefix}rate-limit:`,
+        { budgetPercent: options.budgetPercent, maxKeys: options.budgetKeys })
+    }),
     // A counter Redis cannot update is the store's 503 at once (redis/rate-limit-store.ts), never a 429 or a 500.
     skipOnError: false,
     enableDraftSpec: true,

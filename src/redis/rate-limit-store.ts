@@ -1,66 +1,169 @@
-// @fastify/rate-limit's Redis store, its calls made through callRedis: bounded by the command timeout as a whole,
-// and failing with the store's own errors (503 with Retry-After). A request whose counter Redis does not answer is
-// answered at once: going on would make it wait a second timeout on the same Redis (one request, one deadline),
-// and skipping the limit would let an outage lift it. A full Redis is the exception: it answers, but cannot count.
-import { createRequire } from 'node:module'
+// The shared rate limit's store for @fastify/rate-limit: one counter per caller and window in Redis, as every replica
+// sees it, from which each replica takes budgets of requests to admit locally, as Envoy's and Cloudflare's global
+// limiters do, instead of a round trip per request.
+//
+// Accuracy: a replica admits only requests it has taken from the counter, and Redis numbers them, so the callers of
+// all replicas together are never admitted more than the limit in a window. A budget ends with the window it was
+// taken from (by this process's clock, started before the request was sent, so never later than Redis's window).
+// The cost is the other way: a replica may refuse a caller while other replicas still hold budget for it, at most
+// `budgetPercent` of the limit each; once they spend it, exactly the limit has been admitted.
+//
+// A budget starts at one request in each window and doubles with each grant up to that share, so a caller seen once
+// costs one request of Redis, as without budgets, and a limit too small for a share (under 100 / budgetPercent) is
+// counted request by request. Once the window is used up, a replica refuses locally until it ends.
+//
+// Failures: every call is bounded by the command timeout (callRedis), and a request waiting for a budget gets the
+// store's 503 with the call that failed; a request is never made to wait for a second call. A full Redis cannot
+// count, so what it refuses is admitted uncounted: reads, deletes and sliding expiry must go on.
 import type { FastifyRateLimitOptions } from '@fastify/rate-limit'
 import { callRedis } from '../store/redis-call.js'
+import { defineScripts } from '../store/redis-commands.js'
 import { StoreFullError } from '../store/types.js'
 import type { RedisClient } from './connections.js'
 
 type Counter = { current: number, ttl: number }
 type Callback = (err: Error | null, result?: Counter) => void
 
-interface RateLimitStore {
-  incr (key: string, callback: Callback, timeWindow: number, max: number): void
-  read (key: string, callback: Callback, timeWindow: number, max: number): void
-  child (routeOptions: object): RateLimitStore
+export interface RateLimitBudgets {
+  /** The largest budget a replica takes at once, as a percentage of the limit; 0 takes one request at a time. */
+  budgetPercent: number
+  /** Callers (or addresses) whose budgets are held at once; past it the least recently granted is forgotten. */
+  maxKeys: number
 }
 
-// The package exports its Redis store's module but no types for it: typed here, by what this file uses of it.
-const RedisStore = createRequire(import.meta.url)('@fastify/rate-limit/store/RedisStore.js') as new (
-  continueExceeding: boolean, exponentialBackoff: boolean, redis: RedisClient, key: string) => RateLimitStore
+/** One counter's window as this replica knows it. */
+interface Window {
+  /** Requests taken from Redis and not yet admitted. */
+  left: number
+  /** The counter as of the last request admitted here (what RateLimit-Remaining is computed from). */
+  current: number
+  /** Redis answered a count at or past the limit: once `left` is spent, the window refuses. */
+  usedUp: boolean
+  /** performance.now() at which the window ends; 0 before the first grant. */
+  endsAt: number
+  /** Requests the next grant asks for. */
+  nextGrant: number
+  /** Requests asked for by grants not yet answered. */
+  inFlight: number
+  /** Requests waiting for a grant in flight, first come first served. */
+  waiting: Array<(result: Error | Counter) => void>
+}
 
-class SharedCounters implements RateLimitStore {
-  readonly #inner: RateLimitStore
+class SharedBudgets {
   readonly #redis: RedisClient
+  readonly #prefix: string
+  readonly #settings: RateLimitBudgets
+  readonly #windows: Map<string, Window>
 
-  constructor (inner: RateLimitStore, redis: RedisClient) {
-    this.#inner = inner
+  constructor (redis: RedisClient, prefix: string, settings: RateLimitBudgets, windows = new Map<string, Window>()) {
     this.#redis = redis
+    this.#prefix = prefix
+    this.#settings = settings
+    this.#windows = windows
+    defineScripts(redis)
+  }
+
+  /** Counters whose windows this replica holds (bounded by maxKeys). */
+  get held (): number {
+    return this.#windows.size
   }
 
   incr (key: string, callback: Callback, timeWindow: number, max: number): void {
-    this.#call('rateLimit', callback, (done) => { this.#inner.incr(key, done, timeWindow, max) }, timeWindow)
+    const counter = this.#prefix + key
+    const now = performance.now()
+    const window = this.#windowOf(counter, now)
+    const answer = (result: Error | Counter) => {
+      if (result instanceof Error) callback(result)
+      else callback(null, result)
+    }
+    if (window.left > 0 || window.usedUp) {
+      answer(this.#admit(window, max, now))
+      return
+    }
+    window.waiting.push(answer)
+    // A grant in flight has a request for each waiting request it covers; those past it ask for more.
+    const uncovered = window.waiting.length - window.inFlight
+    if (uncovered > 0) this.#grant(counter, window, Math.max(window.nextGrant, uncovered), timeWindow, max)
   }
 
-  read (key: string, callback: Callback, timeWindow: number, max: number): void {
-    this.#call('rateLimitRead', callback, (done) => { this.#inner.read(key, done, timeWindow, max) }, timeWindow)
+  child (routeOptions: object): SharedBudgets {
+    // Typed as route options, it is called with the limit's settings merged with them as `routeInfo`. Its counters
+    // are named as @fastify/rate-limit's own store names them, so that both count the same during an upgrade.
+    const { method, url } = (routeOptions as { routeInfo: { method?: string, url?: string } }).routeInfo
+    return new SharedBudgets(this.#redis, `${this.#prefix}${method}${url}-`, this.#settings, this.#windows)
   }
 
-  child (routeOptions: object): RateLimitStore {
-    return new SharedCounters(this.#inner.child(routeOptions), this.#redis)
+  #windowOf (counter: string, now: number): Window {
+    let window = this.#windows.get(counter)
+    if (window === undefined) {
+      if (this.#windows.size >= this.#settings.maxKeys) this.#windows.delete(this.#windows.keys().next().value!)
+      window = { left: 0, current: 0, usedUp: false, endsAt: 0, nextGrant: 1, inFlight: 0, waiting: [] }
+      this.#windows.set(counter, window)
+    } else if (window.endsAt !== 0 && window.endsAt <= now) {
+      // The window ended: what was left of it is void. Grants in flight and the requests waiting for them stay.
+      Object.assign(window, { left: 0, current: 0, usedUp: false, endsAt: 0, nextGrant: 1 })
+      // Moved to the end, so that the counters forgotten first are those not seen for longest.
+      this.#windows.delete(counter)
+      this.#windows.set(counter, window)
+    }
+    return window
   }
 
-  #call (command: string, callback: Callback, send: (done: Callback) => void, timeWindow: number): void {
-    const reply = new Promise<Counter>((resolve, reject) => {
-      send((err, result) => { if (err === null) resolve(result!); else reject(err) })
-    })
-    callRedis(this.#redis, command, reply).then((result) => { callback(null, result) }, (err: Error) => {
-      // A full Redis cannot count, yet reads, deletes and sliding expiry must go on: nothing is counted until it has
-      // room. One that does not answer fails the request.
-      if (err instanceof StoreFullError) callback(null, { current: 0, ttl: timeWindow })
-      else callback(err)
-    })
+  /** The answer for one request: admitted from the window's budget, or refused once the window is used up. */
+  #admit (window: Window, max: number, now: number): Counter {
+    const ttl = Math.max(0, Math.ceil(window.endsAt - now))
+    if (window.left === 0) return { current: max + 1, ttl }
+    window.left--
+    // Other replicas' requests are counted in Redis; this one's are added to what Redis last said. Admitted is
+    // never reported past the limit, which is what @fastify/rate-limit refuses on.
+    window.current = Math.min(max, window.current + 1)
+    return { current: window.current, ttl }
+  }
+
+  #grant (counter: string, window: Window, wanted: number, timeWindow: number, max: number): void {
+    const share = Math.floor(max * this.#settings.budgetPercent / 100)
+    const take = Math.min(wanted, Math.max(1, share))
+    window.inFlight += take
+    window.nextGrant = Math.min(Math.max(1, share), window.nextGrant * 2)
+    const sentAt = performance.now()
+    // Named 'rateLimit' in the command metrics, as the counter's call was before budgets.
+    callRedis(this.#redis, 'rateLimit', this.#redis.rateLimitGrant(counter, take, timeWindow)).then(
+      ([count, ttl]) => {
+        window.inFlight -= take
+        const endsAt = sentAt + ttl
+        // A grant from a new window (the previous one ended meanwhile) starts afresh; within one window, the earlier
+        // end is kept, so that no request taken from a window is admitted after it.
+        if (window.endsAt <= sentAt) {
+          Object.assign(window, { left: 0, current: 0, usedUp: false, endsAt })
+        } else {
+          window.endsAt = Math.min(window.endsAt, endsAt)
+        }
+        const before = count - take
+        window.left += Math.max(0, Math.min(take, max - before))
+        window.current = Math.max(window.current, Math.min(before, max))
+        if (count >= max) window.usedUp = true
+        const now = performance.now()
+        while (window.waiting.length > 0 && (window.left > 0 || window.usedUp)) {
+          window.waiting.shift()!(this.#admit(window, max, now))
+        }
+      },
+      (err: Error) => {
+        window.inFlight -= take
+        // The requests this grant was for get its outcome, at once.
+        for (const answer of window.waiting.splice(0, take)) {
+          answer(err instanceof StoreFullError ? { current: 0, ttl: timeWindow } : err)
+        }
+      })
   }
 }
 
 /** The store class @fastify/rate-limit's `store` option takes: it constructs it with its own settings. */
-export function sharedCountersIn (redis: RedisClient, nameSpace: string) {
-  return class extends SharedCounters {
-    constructor ({ continueExceeding = false, exponentialBackoff = false }:
-    FastifyRateLimitOptions & { continueExceeding?: boolean, exponentialBackoff?: boolean }) {
-      super(new RedisStore(continueExceeding, exponentialBackoff, redis, nameSpace), redis)
+export function sharedCountersIn (redis: RedisClient, nameSpace: string, budgets: RateLimitBudgets) {
+  return class extends SharedBudgets {
+    constructor (_options: FastifyRateLimitOptions) {
+      super(redis, nameSpace, budgets)
     }
   }
 }
+
+export { SharedBudgets }

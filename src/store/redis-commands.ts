@@ -21,6 +21,7 @@ declare module 'ioredis' {
       ifMatch: string, ifNoneMatch: string): Result<[number, ...string[]], Context>
     sessionPatch (key: string, patch: string, etag: string, maxBytes: number,
       ifMatch: string, ifNoneMatch: string): Result<[number, string?, ...string[]], Context>
+    rateLimitGrant (key: string, take: number, windowMs: number): Result<[number, number], Context>
   }
 }
 
@@ -39,7 +40,8 @@ const SCRIPTS = {
   conditionalDelete: ['preconditions', 'conditional-delete'],
   sessionGet: ['clock', 'session-get'],
   sessionPut: ['preconditions', 'clock', 'session-put'],
-  sessionPatch: ['preconditions', 'clock', 'json-merge-patch', 'session-patch']
+  sessionPatch: ['preconditions', 'clock', 'json-merge-patch', 'session-patch'],
+  rateLimitGrant: ['rate-limit-grant']
 } as const
 
 const registered = new WeakSet<Redis | Cluster>()

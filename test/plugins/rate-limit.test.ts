@@ -8,7 +8,8 @@ import { startRedis } from '../helpers/redis-server.js'
 const redis = await startRedis(t)
 const API_KEYS = JSON.stringify([
   { name: 'orders', sha256: hashApiKey('orders-key-0123456789'), scopes: ['cache:read'] },
-  { name: 'billing', sha256: hashApiKey('billing-key-0123456789'), scopes: ['cache:read'] }
+  { name: 'billing', sha256: hashApiKey('billing-key-0123456789'), scopes: ['cache:read'] },
+  { name: 'reports', sha256: hashApiKey('reports-key-0123456789'), scopes: ['cache:read'] }
 ])
 const env = { REDIS_URL: redis.url, AUTH_MODE: 'api-key', API_KEYS, RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '60000' }
 const replicaA = await buildTestApp(t, { env })
@@ -64,4 +65,21 @@ t.test('the default limit never throttles a busy caller', async (t) => {
   t.same(Object.fromEntries(statuses), { 404: 1200 }, 'no 429 at all')
   const last = await defaults.inject({ method: 'GET', url: '/cache/busy', headers: as('orders-key-0123456789') })
   t.equal(last.headers['ratelimit-limit'], '100000', 'the default is 100,000 a minute per caller')
+})
+
+t.test('with budgets, two replicas admit exactly the shared limit between them', async (t) => {
+  const budgets = { ...env, RATE_LIMIT_MAX: '300', RATE_LIMIT_BUDGET_PERCENT: '10' }
+  const replicas = [await buildTestApp(t, { env: budgets }), await buildTestApp(t, { env: budgets })]
+  const statuses = new Map<number, number>()
+  const remaining: number[] = []
+  for (let wave = 0; wave < 8; wave++) {
+    const responses = await Promise.all(Array.from({ length: 50 }, async (_, i) =>
+      await replicas[i % 2]!.inject({ method: 'GET', url: '/cache/budget', headers: as('reports-key-0123456789') })))
+    for (const res of responses) {
+      statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
+      remaining.push(Number(res.headers['ratelimit-remaining']))
+    }
+  }
+  t.same(Object.fromEntries(statuses), { 404: 300, 429: 100 }, '300 admitted of 400, across both replicas')
+  t.ok(remaining.every((left) => left >= 0 && left < 300), 'RateLimit-Remaining stays within the limit')
 })
