@@ -76,7 +76,7 @@ export async function wrk ({ base, script, connections, seconds, expect = 'ok' }
  * Runs a program to its end; its output, and the CPU time it used, read from /proc every 50 ms while it runs (the
  * last 50 ms before it exits go uncounted: under 1 % of a run of seconds).
  */
-async function runMeasured (command, args) {
+export async function runMeasured (command, args) {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   let stdout = ''
   let cpuSeconds = 0

@@ -9,7 +9,7 @@ import rateLimitPlugin from '../../src/plugins/rate-limit.js'
 import redisPlugin from '../../src/plugins/redis.js'
 import { redisStore } from '../../src/plugins/store.js'
 
-const rateLimit = { max: 0, windowMs: 60_000, shared: false, keyPrefix: 'test:' }
+const rateLimit = { max: 0, windowMs: 60_000, budgetPercent: 1, budgetKeys: 10_000, shared: false, keyPrefix: 'test:' }
 /** app.ready() is thenable but not a Promise, which is what tap asks for. */
 const ready = async (app: FastifyInstance) => { await app.ready() }
 const auth = { auth: { mode: 'none' as const }, failureLimit: { max: 0, windowMs: 60_000 } }
