@@ -147,7 +147,7 @@ async function measure (target, scenario, headers = {}) {
     load = (seconds) => wrk({ base: target.base, script, connections, seconds, expect: scenario.expect })
   }
   await load(WARM_UP_S)
-  return await withProcessUsage(target.pid, () => load(MEASURE_S))
+  return await withProcessUsage(target.pid, () => load(MEASURE_S), redis.pid)
 }
 
 /**
@@ -273,6 +273,8 @@ function medianRows (runs) {
       p99Ms: figure('p99Ms'),
       peakRssMiB: figure('peakRssMiB'),
       cpuMicroseconds: median(ofRuns.map((row) => row.cpuSeconds / (row.requestsPerSecond * MEASURE_S) * 1e6)),
+      redisCpuMicroseconds: median(ofRuns.map((row) =>
+        row.alsoCpuSeconds / (row.requestsPerSecond * MEASURE_S) * 1e6)),
       loadGeneratorCpuShare: Math.max(...ofRuns.map((row) => row.loadGeneratorCpuShare)),
       unexpected: ofRuns.reduce((sum, row) => sum + row.unexpected, 0)
     }
@@ -296,16 +298,16 @@ function report (runs) {
   const rows = medianRows(runs)
   const [ceiling] = rows
   const lines = [
-    '| scenario | req/s | ÷ ceiling | p50 ms | p99 ms | value MiB/s | peak RSS MiB | CPU µs/req | ' +
+    '| scenario | req/s | ÷ ceiling | p50 ms | p99 ms | value MiB/s | peak RSS MiB | CPU µs/req | Redis CPU µs/req | ' +
       'load generator CPU | unexpected |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
   ]
   const misses = []
   for (const row of rows) {
     const mibPerSecond = row.bytes ? (row.requestsPerSecond * row.bytes / 2 ** 20).toFixed(0) : ''
     const cells = [row.name, Math.round(row.requestsPerSecond),
       (row.requestsPerSecond / ceiling.requestsPerSecond).toFixed(2), row.p50Ms.toFixed(2), row.p99Ms.toFixed(2),
-      mibPerSecond, row.peakRssMiB.toFixed(0), row.cpuMicroseconds.toFixed(0),
+      mibPerSecond, row.peakRssMiB.toFixed(0), row.cpuMicroseconds.toFixed(0), row.redisCpuMicroseconds.toFixed(1),
       `${(row.loadGeneratorCpuShare * 100).toFixed(0)} %`, row.unexpected]
     lines.push(`| ${cells.join(' | ')} |`)
     if (row.loadGeneratorCpuShare >= LOAD_GENERATOR_SATURATED) {
@@ -362,7 +364,8 @@ are offered that fixed rate by hey (${CONNECTIONS} workers), so that their laten
 a saturated server. The ceiling is a bare Fastify 5 route answering a constant 1 KiB, in its own process. More
 references price parts of the service's work apart: the same route sending the service's response headers, and a
 bare Fastify + ioredis proxy on the same Redis (GET, and SET … EX, with no validation, headers, metrics or logs).
-CPU µs/req is the measured process's own CPU time (user and system, from /proc) over the requests it answered.
+CPU µs/req is the measured process's own CPU time (user and system, from /proc) over the requests it answered, and
+Redis CPU µs/req the same of redis-server.
 Load generator, service and Redis share the machine's cores; the load generator's CPU is its one thread's share of
 a core (the largest of the runs), and a row where it passes ${LOAD_GENERATOR_SATURATED * 100} % is listed below as
 measuring it rather than the service. A scenario of one request is wrk's static request (no Lua per request).

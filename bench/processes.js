@@ -102,20 +102,22 @@ async function stop (child) {
 }
 
 /**
- * Samples a process's resident memory every 100 ms while `work` runs, and reads the CPU time it used meanwhile;
- * resolves with the work's result, the peak and the CPU seconds.
+ * Samples a process's resident memory every 100 ms while `work` runs, and reads the CPU time it used meanwhile, and
+ * that of another process (redis-server) if given; resolves with the work's result, the peak and the CPU seconds.
  */
-export async function withProcessUsage (pid, work) {
+export async function withProcessUsage (pid, work, alsoPid) {
   let peak = 0
   const sample = () => { peak = Math.max(peak, rssMiB(pid)) }
   const timer = setInterval(sample, 100)
   try {
     sample()
     const cpuBefore = cpuSeconds(pid)
+    const alsoBefore = alsoPid === undefined ? 0 : cpuSeconds(alsoPid)
     const result = await work()
     const cpuAfter = cpuSeconds(pid)
+    const alsoAfter = alsoPid === undefined ? 0 : cpuSeconds(alsoPid)
     sample()
-    return { ...result, peakRssMiB: peak, cpuSeconds: cpuAfter - cpuBefore }
+    return { ...result, peakRssMiB: peak, cpuSeconds: cpuAfter - cpuBefore, alsoCpuSeconds: alsoAfter - alsoBefore }
   } finally {
     clearInterval(timer)
   }
