@@ -53,11 +53,12 @@ const PROBES: Probe[] = [
     }
   },
   {
-    what: 'counters under KEY_PREFIX (the shared rate limit): INCR GET',
+    what: 'counters under KEY_PREFIX (the shared rate limit): INCRBY PTTL PEXPIRE',
     run: async (client, prefix) => {
       const key = `${prefix}rate-limit:permission-probe`
-      await client.incr(key)
-      await client.get(key)
+      await client.incrby(key, 1)
+      await client.pttl(key)
+      await client.pexpire(key, 10_000)
       await client.del(key)
     }
   },

@@ -21,7 +21,9 @@ t.test('startup refuses a user without the lease channel, or without its keys, n
     ['no channels (Redis 7\'s default for a new user)', ['~*', '+@all', 'resetchannels'],
       /lease channel perm:lease-ended/],
     ['no scripts', ['~*', '&*', '+@all', '-eval', '-evalsha'], /scripts: EVAL and EVALSHA/],
-    ['keys of another prefix only', ['~other:*', '&*', '+@all'], /hashes under KEY_PREFIX/]
+    ['keys of another prefix only', ['~other:*', '&*', '+@all'], /hashes under KEY_PREFIX/],
+    // The rate limit's budgets take INCRBY (the probe asked INCR before, and a request then failed on the script).
+    ['no INCRBY', ['~*', '&*', '+@all', '-incrby'], /counters under KEY_PREFIX \(the shared rate limit\): INCRBY/]
   ]
   for (const [label, rules, named] of cases) {
     const url = await userUrl(redis, 'svc', ...rules)
