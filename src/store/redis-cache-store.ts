@@ -2,6 +2,7 @@
 // Tags are sorted sets of their entries' writes, kept by redis-tag-index.ts.
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
+import { RedisClock } from '../redis/clock.js'
 import type { CacheLookup, CachePut, CacheStore, Lease, PutResult } from './cache-store.js'
 import { LeaseWaiters, type LeaseWait, type LeaseWaitersOptions, type WaitOptions } from './lease-waiters.js'
 import type { Preconditions } from './preconditions.js'
@@ -25,6 +26,7 @@ export class RedisCacheStore implements CacheStore {
   readonly #waiters: LeaseWaiters
   readonly #subscriber: () => Redis | Cluster
   #subscribed: Promise<void> | undefined
+  readonly #clock: RedisClock
 
   /** subscriber: the connection lease announcements arrive on, made on the first wait (no waits, no connection). */
   constructor (redis: Redis | Cluster, keyPrefix: string, subscriber: () => Redis | Cluster,
@@ -36,6 +38,9 @@ export class RedisCacheStore implements CacheStore {
     this.#tags = new RedisTagIndex(redis, keyPrefix, this.#leaseChannel)
     this.#subscriber = subscriber
     defineScripts(redis)
+    // After the scripts: its first TIME opens an auto-pipeline, and a pipeline made before a script's definition
+    // has no method for it (ioredis then fails every command batched with it).
+    this.#clock = new RedisClock(redis)
   }
 
   async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number): Promise<CacheLookup> {
@@ -62,31 +67,29 @@ export class RedisCacheStore implements CacheStore {
   }
 
   /**
-   * A read that takes no lease and has no bound on the value needs nothing atomic: HMGET of the entry and TIME, two
-   * plain commands that auto-pipelining sends in one round trip, judged here as cache-get.lua judges them, against
-   * Redis's clock (so that every replica still agrees on "now"; on a cluster, TIME comes from any primary, whose
-   * clocks NTP keeps within milliseconds of each other). They cost Redis a fifth of the script's CPU. undefined for
-   * an entry written before its fresh-until time was stored, which the script reads with its key's TTL instead.
+   * A read that takes no lease and has no bound on the value needs nothing atomic: one HMGET, judged here as
+   * cache-get.lua judges it, against Redis's clock as this replica reads it (redis/clock.ts). It costs Redis a fraction
+   * of the script's CPU. undefined, for the script to read, while the clock has no recent sample, and for an entry
+   * written before its fresh-until time was stored (the script reads that one with its key's TTL).
    */
   async #read (key: string): Promise<CacheLookup | undefined> {
-    const fields = this.#redis.hmgetBuffer(this.#prefix + key, 'v', 't', 'e', 'f', 'a', 'l', 'x')
-    const time = this.#redis.time()
-    const [[value, contentType, etag, freshUntil, storedAt, leaseToken, leaseEnds], [seconds, micros]] =
-      await callRedis(this.#redis, 'cacheGet', Promise.all([fields, time]))
-    if (etag != null && freshUntil == null) return undefined
-    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    if (this.#clock.now() === undefined) return undefined
+    const [value, contentType, etag, freshUntil, storedAt, leaseToken, leaseEnds] = await callRedis(this.#redis,
+      'cacheGet', this.#redis.hmgetBuffer(this.#prefix + key, 'v', 't', 'e', 'f', 'a', 'l', 'x'))
+    const now = this.#clock.now()
+    if (now === undefined || (etag != null && freshUntil == null)) return undefined
     const entry = etag == null
       ? undefined
       : {
           value: value!,
           contentType: contentType!.toString(),
           etag: etag.toString(),
-          ttlMs: Number(freshUntil!.toString()) - now,
-          ageMs: storedAt == null ? undefined : now - Number(storedAt.toString())
+          ttlMs: Math.round(Number(freshUntil!.toString()) - now),
+          ageMs: storedAt == null ? undefined : Math.round(now - Number(storedAt.toString()))
         }
     if (entry !== undefined && entry.ttlMs > 0) return { entry, lease: undefined }
     // A miss or a stale entry: somebody may be computing the value, and the lease says who.
-    const leaseMs = leaseEnds == null ? 0 : Number(leaseEnds.toString()) - now
+    const leaseMs = leaseEnds == null ? 0 : Math.round(Number(leaseEnds.toString()) - now)
     return { entry, lease: leaseToken != null && leaseMs > 0 ? { state: 'held', ttlMs: leaseMs } : undefined }
   }
 
