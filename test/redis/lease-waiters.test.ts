@@ -10,7 +10,9 @@ import { buildTestApp } from '../helpers/app.js'
 import { startRedis, type RedisServer } from '../helpers/redis-server.js'
 import { until } from '../helpers/until.js'
 
-const COMMAND_TIMEOUT_MS = 500
+// Long enough that answering 50 waiters on a loaded 2-core machine (200-300 ms) stays well within the bound below,
+// which a wait of two timeouts in a row still breaks: at 500 ms a CI run under full load measured 1264 ms.
+const COMMAND_TIMEOUT_MS = 1000
 
 async function appOn (t: Test, redis: RedisServer, env: Record<string, string> = {}) {
   return await buildTestApp(t, {
