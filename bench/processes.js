@@ -124,7 +124,7 @@ export async function withProcessUsage (pid, work, alsoPid) {
 }
 
 /** User and system CPU time of a process so far: /proc/<pid>/stat counts it in ticks of 1/100 s (USER_HZ). */
-function cpuSeconds (pid) {
+export function cpuSeconds (pid) {
   // The command name, in parentheses, may hold spaces; the fields after it are fixed.
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100

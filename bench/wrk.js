@@ -2,9 +2,10 @@
 // percentiles, and the requests that did not get the status the scenario expects; and how busy wrk itself was,
 // since a row in which the load generator saturates its core measures wrk, not the service.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { cpuSeconds } from './processes.js'
 
 const scripts = mkdtempSync(join(tmpdir(), 'cache-service-bench-'))
 
@@ -79,12 +80,11 @@ export async function wrk ({ base, script, connections, seconds, expect = 'ok' }
 export async function runMeasured (command, args) {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   let stdout = ''
-  let cpuSeconds = 0
+  let used = 0
   child.stdout.on('data', (chunk) => { stdout += chunk })
   const sample = () => {
     try {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ')
-      cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100
+      used = cpuSeconds(child.pid)
     } catch {}
   }
   const timer = setInterval(sample, 50)
@@ -93,7 +93,7 @@ export async function runMeasured (command, args) {
     child.once('close', resolve)
   }).finally(() => clearInterval(timer))
   if (code !== 0) throw new Error(`${command} exited ${code}`)
-  return { stdout, cpuSeconds }
+  return { stdout, cpuSeconds: used }
 }
 
 function latencyMs (report, percentile) {

@@ -6,16 +6,12 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ANONYMOUS } from '../auth/caller.js'
 import { RateLimitedError } from '../errors.js'
-import { sharedCountersIn } from '../redis/rate-limit-store.js'
+import { sharedCountersIn, type RateLimitBudgets } from '../redis/rate-limit-store.js'
 
-export interface RateLimitPluginOptions {
+export interface RateLimitPluginOptions extends RateLimitBudgets {
   /** Requests per caller per window; 0 turns the per-caller limit off, but not the store auth.ts counts in. */
   max: number
   windowMs: number
-  /** The largest budget a replica takes from a shared counter at once, as a percentage of max. */
-  budgetPercent: number
-  /** Callers whose budgets a replica holds at once. */
-  budgetKeys: number
   /** Keep the counters in Redis (the redis plugin must be registered first), or in this process. */
   shared: boolean
   keyPrefix: string
@@ -34,8 +30,7 @@ export default fp<RateLimitPluginOptions>(async (app, options) => {
     hook: 'onRequest',
     keyGenerator: rateLimitKey,
     ...(shared && {
-      store: sharedCountersIn(app.redis, `${keyPrefix}rate-limit:`,
-        { budgetPercent: options.budgetPercent, maxKeys: options.budgetKeys })
+      store: sharedCountersIn(app.redis, `${keyPrefix}rate-limit:`, options)
     }),
     // A counter Redis cannot update is the store's 503 at once (redis/rate-limit-store.ts), never a 429 or a 500.
     skipOnError: false,

@@ -28,7 +28,7 @@ export interface RateLimitBudgets {
   /** The largest budget a replica takes at once, as a percentage of the limit; 0 takes one request at a time. */
   budgetPercent: number
   /** Callers (or addresses) whose budgets are held at once; past it the least recently granted is forgotten. */
-  maxKeys: number
+  budgetKeys: number
 }
 
 /** One counter's window as this replica knows it. */
@@ -49,7 +49,7 @@ interface Window {
   waiting: Array<(result: Error | Counter) => void>
 }
 
-class SharedBudgets {
+export class SharedBudgets {
   readonly #redis: RedisClient
   readonly #prefix: string
   readonly #settings: RateLimitBudgets
@@ -63,7 +63,7 @@ class SharedBudgets {
     defineScripts(redis)
   }
 
-  /** Counters whose windows this replica holds (bounded by maxKeys). */
+  /** Counters whose windows this replica holds (bounded by budgetKeys). */
   get held (): number {
     return this.#windows.size
   }
@@ -72,15 +72,14 @@ class SharedBudgets {
     const counter = this.#prefix + key
     const now = performance.now()
     const window = this.#windowOf(counter, now)
-    const answer = (result: Error | Counter) => {
-      if (result instanceof Error) callback(result)
-      else callback(null, result)
-    }
     if (window.left > 0 || window.usedUp) {
-      answer(this.#admit(window, max, now))
+      callback(null, this.#admit(window, max, now))
       return
     }
-    window.waiting.push(answer)
+    window.waiting.push((result) => {
+      if (result instanceof Error) callback(result)
+      else callback(null, result)
+    })
     // A grant in flight has a request for each waiting request it covers; those past it ask for more.
     const uncovered = window.waiting.length - window.inFlight
     if (uncovered > 0) this.#grant(counter, window, Math.max(window.nextGrant, uncovered), timeWindow, max)
@@ -96,7 +95,7 @@ class SharedBudgets {
   #windowOf (counter: string, now: number): Window {
     let window = this.#windows.get(counter)
     if (window === undefined) {
-      if (this.#windows.size >= this.#settings.maxKeys) this.#windows.delete(this.#windows.keys().next().value!)
+      if (this.#windows.size >= this.#settings.budgetKeys) this.#windows.delete(this.#windows.keys().next().value!)
       window = { left: 0, current: 0, usedUp: false, endsAt: 0, nextGrant: 1, inFlight: 0, waiting: [] }
       this.#windows.set(counter, window)
     } else if (window.endsAt !== 0 && window.endsAt <= now) {
@@ -121,10 +120,10 @@ class SharedBudgets {
   }
 
   #grant (counter: string, window: Window, wanted: number, timeWindow: number, max: number): void {
-    const share = Math.floor(max * this.#settings.budgetPercent / 100)
-    const take = Math.min(wanted, Math.max(1, share))
+    const largest = Math.max(1, Math.floor(max * this.#settings.budgetPercent / 100))
+    const take = Math.min(wanted, largest)
     window.inFlight += take
-    window.nextGrant = Math.min(Math.max(1, share), window.nextGrant * 2)
+    window.nextGrant = Math.min(largest, window.nextGrant * 2)
     const sentAt = performance.now()
     // Named 'rateLimit' in the command metrics, as the counter's call was before budgets.
     callRedis(this.#redis, 'rateLimit', this.#redis.rateLimitGrant(counter, take, timeWindow)).then(
@@ -165,5 +164,3 @@ export function sharedCountersIn (redis: RedisClient, nameSpace: string, budgets
     }
   }
 }
-
-export { SharedBudgets }

@@ -12,11 +12,11 @@ const redis = await startRedis(t)
 type Answer = { current: number, ttl: number } | Error
 
 /** One replica: a client of its own and a store of its own, as a pod has. */
-function replica (budgetPercent: number, maxKeys = 10_000): SharedBudgets {
+function replica (budgetPercent: number, budgetKeys = 10_000): SharedBudgets {
   const client = redis.admin()
   // The service's own client has a command timeout; the store's calls are bounded by it (callRedis).
   client.options.commandTimeout = 500
-  return new SharedBudgets(client, 'test:rate-limit:', { budgetPercent, maxKeys })
+  return new SharedBudgets(client, 'test:rate-limit:', { budgetPercent, budgetKeys })
 }
 
 const incr = async (store: SharedBudgets, key: string, windowMs: number, max: number) =>
