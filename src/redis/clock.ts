@@ -16,6 +16,8 @@ import type { RedisClient } from './connections.js'
 const RESAMPLE_AFTER_MS = 1000
 const TRUSTED_FOR_MS = 10_000
 const MAX_ROUND_TRIP_MS = 100
+/** Samples asked for at once while none is trusted, when each comes back too slow to be taken. */
+const SLOW_SAMPLES_IN_A_ROW = 3
 
 export class RedisClock {
   readonly #redis: RedisClient
@@ -38,14 +40,25 @@ export class RedisClock {
   #sample (): void {
     if (this.#sampling) return
     this.#sampling = true
-    const sent = performance.now()
-    callRedis(this.#redis, 'time', this.#redis.time()).then(([seconds, micros]) => {
-      const received = performance.now()
-      if (received - sent > MAX_ROUND_TRIP_MS) return
-      this.#offsetMs = Number(seconds) * 1000 + Number(micros) / 1000 - sent
-      this.#sampledAt = received
-    }, () => {
+    this.#takeSample().catch(() => {
       // Redis did not answer: the next read asks again, and meanwhile reads go to the script (or fail as it does).
     }).finally(() => { this.#sampling = false })
+  }
+
+  async #takeSample (): Promise<void> {
+    for (let tries = 1; tries <= SLOW_SAMPLES_IN_A_ROW; tries++) {
+      const sent = performance.now()
+      const [seconds, micros] = await callRedis(this.#redis, 'time', this.#redis.time())
+      const received = performance.now()
+      if (received - sent <= MAX_ROUND_TRIP_MS) {
+        this.#offsetMs = Number(seconds) * 1000 + Number(micros) / 1000 - sent
+        this.#sampledAt = received
+        return
+      }
+      // Too slow to be taken. With a trusted reading in hand, the next read asks again; without one, ask again at
+      // once: the first TIME is sent as the connection opens, and waits for it (hundreds of milliseconds on a busy
+      // host), which would leave every read to the script until a read came a second later.
+      if (received - this.#sampledAt <= TRUSTED_FOR_MS) return
+    }
   }
 }
