@@ -7,8 +7,8 @@ import { freshSeconds, setCacheStatus, setLease } from '../http/cache-status.js'
 import { preconditionsOf } from '../http/conditional.js'
 import { BINARY, linksToSameResource } from '../openapi/responses.js'
 import {
-  CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema, DEFAULT_MEDIA_TYPE,
-  MEDIA_TYPE_MAX_BYTES, isMediaType, MediaTypeSchema, TagInvalidationSchema
+  CacheDeleteQuerySchema, CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema,
+  DEFAULT_MEDIA_TYPE, MEDIA_TYPE_MAX_BYTES, isMediaType, MediaTypeSchema, TagInvalidationSchema
 } from '../schemas/cache.js'
 import { CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema } from '../schemas/cache-lease.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
@@ -167,23 +167,24 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
 
   app.delete('/:key', {
     schema: {
-      summary: 'Remove a cached value',
+      summary: 'Remove a cached value, or mark it stale',
       tags: ['cache'],
       operationId: 'deleteCacheEntry',
       params: CacheParamsSchema,
+      querystring: CacheDeleteQuerySchema,
       headers: ConditionalHeadersSchema
     },
     config: {
       scope: 'cache:write',
       loggedParams: ['key'],
       openapi: {
-        responses: { 204: { description: 'Removed' } },
+        responses: { 204: { description: 'Removed, or marked stale' } },
         errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_PRECONDITION_FAILED', 'CS_STORE_UNAVAILABLE']
       }
     }
   }, async (request, reply) => {
     const key = storeNames(authenticatedCaller(request))(request.params.key)
-    const result = await app.cacheStore.delete(key, preconditionsOf(request.headers))
+    const result = await app.cacheStore.delete(key, preconditionsOf(request.headers), request.query.mode)
     if (result === 'not-found') throw notFound()
     if (result === 'precondition-failed') throw preconditionFailed()
     return reply.code(204).send()
@@ -191,10 +192,10 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
 
   app.delete('', {
     schema: {
-      summary: 'Remove every cached value that carries a tag',
-      description: 'Removes, across all replicas, every entry written with this tag in Cache-Tag (or `tags` in a ' +
-        'bulk write), and says how many. An entry written while the invalidation runs is either removed or ' +
-        'written after it, tag and all.',
+      summary: 'Remove, or mark stale, every cached value that carries a tag',
+      description: 'Removes (or with `mode=stale` marks stale), across all replicas, every entry written with this ' +
+        'tag in Cache-Tag (or `tags` in a bulk write), and says how many. An entry written while the invalidation ' +
+        'runs is either invalidated or written after it, tag and all.',
       tags: ['cache'],
       operationId: 'invalidateCacheTag',
       querystring: CacheTagQuerySchema,
@@ -203,12 +204,12 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
     config: {
       scope: 'cache:write',
       openapi: {
-        responses: { 200: { description: 'The entries that carried the tag are gone' } },
+        responses: { 200: { description: 'The entries that carried the tag are gone, or served only as stale' } },
         errors: ['CS_VALIDATION', 'CS_STORE_UNAVAILABLE']
       }
     }
   }, async (request) => {
-    const removed = await app.cacheStore.invalidateTag(storeNames(authenticatedCaller(request))(request.query.tag))
-    return { removed }
+    const { tag, mode } = request.query
+    return await app.cacheStore.invalidateTag(storeNames(authenticatedCaller(request))(tag), mode)
   })
 }

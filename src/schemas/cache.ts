@@ -1,5 +1,6 @@
 // zod schemas of the /cache routes: the key and the TTL (conditional headers are in conditional.ts).
 import { z } from 'zod'
+import { INVALIDATION_MODES } from '../store/cache-store.js'
 
 export const CACHE_KEY_MAX_CHARACTERS = 512
 
@@ -128,10 +129,26 @@ export const CacheTagHeaderSchema = z.string()
     `${CACHE_TAG_MAX_CHARACTERS} characters of printable ASCII without commas (tags of other characters can be ` +
     'given in a bulk write); DELETE /cache?tag= removes every entry of a tag')
 
+/**
+ * `?mode=` of a DELETE, by key or by tag: remove the entries, or mark them stale (a soft purge). A schema per use: one
+ * instance in two routes' parameters would be written to the document as a reference to a schema it lacks.
+ */
+const invalidationMode = () => z.enum(INVALIDATION_MODES).default('remove')
+  .describe('`remove` (the default) removes the entry. `stale` marks it stale instead (a soft purge): from then ' +
+    'on it is served only as stale, for what is left of the stale window its PUT gave it (`stale`), and the first ' +
+    'reader that asks for a lease refreshes it, so that callers do not all recompute at once. An entry with no ' +
+    'stale window cannot be served stale, and is removed. Either way the key\'s lease ends: a value computed ' +
+    'before is never stored after')
+
+export const CacheDeleteQuerySchema = z.strictObject({ mode: invalidationMode() })
+
 export const CacheTagQuerySchema = z.strictObject({
-  tag: CacheTagSchema.describe('Remove every entry that carries this tag')
+  tag: CacheTagSchema.describe('Invalidate every entry that carries this tag'),
+  mode: invalidationMode()
 })
 
 export const TagInvalidationSchema = z.object({
-  removed: z.int().min(0).describe('How many entries carried the tag and were removed')
+  removed: z.int().min(0).describe('How many entries carried the tag and were removed'),
+  markedStale: z.int().min(0)
+    .describe('How many fresh entries carried the tag and were marked stale (with `mode=stale`; 0 otherwise)')
 }).describe('The outcome of an invalidation by tag').meta({ id: 'TagInvalidation' })

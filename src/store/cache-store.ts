@@ -44,6 +44,20 @@ export interface CachePut {
   leaseToken?: string | undefined
 }
 
+/**
+ * What an invalidation (a delete, or one by tag) does to an entry: `remove` it, or mark it `stale` (a soft purge),
+ * so that it is served only as stale for what is left of its stale window while one caller refreshes it under a
+ * lease, instead of every caller missing at once. An entry with no stale window is removed either way.
+ */
+export const INVALIDATION_MODES = ['remove', 'stale'] as const
+export type InvalidationMode = typeof INVALIDATION_MODES[number]
+
+/** What an invalidation by tag did: entries it removed, and fresh entries it marked stale. */
+export interface TagInvalidation {
+  removed: number
+  markedStale: number
+}
+
 export type PutResult = 'created' | 'replaced' | 'precondition-failed' | 'lease-lost'
 
 /**
@@ -58,14 +72,18 @@ export interface CacheStore {
   get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number): Promise<CacheLookup>
   /** Any successful write ends the key's lease. */
   put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult>
-  /** Ends the key's lease too, even when it holds no entry: a value computed before it is never stored after it. */
-  delete (key: string, preconditions: Preconditions): Promise<DeleteResult>
   /**
-   * Removes every live entry that carries the tag, and resolves to how many it removed. Its cost grows with the
-   * entries under the tag, not with the size of the store. An entry written while it runs is either removed, or
-   * written after it with its tag intact, never half of each. Unlike the others this is not one atomic step.
+   * Removes the entry or, in mode `stale`, marks it stale ('deleted' either way). Ends the key's lease too, even
+   * when it holds no entry: a value computed before it is never stored after it.
    */
-  invalidateTag (tag: string): Promise<number>
+  delete (key: string, preconditions: Preconditions, mode?: InvalidationMode): Promise<DeleteResult>
+  /**
+   * Removes, or in mode `stale` marks stale, every live entry that carries the tag, and ends their leases. Its cost
+   * grows with the entries under the tag, not with the size of the store. An entry written while it runs is either
+   * invalidated, or written after it with its tag intact, never half of each. Unlike the others this is not one
+   * atomic step.
+   */
+  invalidateTag (tag: string, mode?: InvalidationMode): Promise<TagInvalidation>
   /**
    * Starts waiting for the key's lease to end, on any replica, for at most `ms`; undefined when the caller may not
    * wait (a cap on waiters is reached, or it has gone away).

@@ -45,6 +45,12 @@ export class ExpiringMap<V> {
     if (previous !== undefined) this.#onRemoved?.(key, previous.value)
   }
 
+  /** Moves a live entry's expiry to this instant, keeping its value (no onRemoved: nothing left). */
+  expireAt (key: string, expiresAt: number): void {
+    const entry = this.#entries.get(key)
+    if (entry !== undefined) entry.expiresAt = expiresAt
+  }
+
   delete (key: string): boolean {
     const entry = this.#entries.get(key)
     if (entry === undefined) return false

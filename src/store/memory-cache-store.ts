@@ -3,7 +3,9 @@
 // needs. Every method completes without awaiting, so each is as atomic as its Lua twin.
 import { randomBytes } from 'node:crypto'
 import { setImmediate } from 'node:timers/promises'
-import type { CacheLookup, CachePut, CacheStore, PutResult } from './cache-store.js'
+import type {
+  CacheLookup, CachePut, CacheStore, InvalidationMode, PutResult, TagInvalidation
+} from './cache-store.js'
 import { ExpiringMap } from './expiring-map.js'
 import { LeaseWaiters, type LeaseWait, type LeaseWaitersOptions, type WaitOptions } from './lease-waiters.js'
 import { conditionalDelete } from './memory-conditional-delete.js'
@@ -87,17 +89,30 @@ export class MemoryCacheStore implements CacheStore {
     return current === undefined ? 'created' : 'replaced'
   }
 
-  async delete (key: string, preconditions: Preconditions): Promise<DeleteResult> {
-    const result = conditionalDelete(this.#entries, key, preconditions)
-    if (result !== 'precondition-failed') this.#endLease(key)
-    return result
+  async delete (key: string, preconditions: Preconditions, mode: InvalidationMode = 'remove'): Promise<DeleteResult> {
+    if (mode === 'remove') {
+      const result = conditionalDelete(this.#entries, key, preconditions)
+      if (result !== 'precondition-failed') this.#endLease(key)
+      return result
+    }
+    // The twin of cache-mark-stale.lua.
+    const found = this.#entries.get(key)
+    if (evaluatePreconditions(found?.value.etag, preconditions) !== 'pass') return 'precondition-failed'
+    this.#endLease(key)
+    if (found === undefined) return 'not-found'
+    this.#markStale(key, found, Date.now())
+    return 'deleted'
   }
 
   /**
    * A batch at a time, yielding to other requests between batches, as the Redis adapter does: a tag of a million
    * entries must not hold the event loop. Keys that join the tag while it runs are concurrent with it, and left.
    */
-  async invalidateTag (tag: string): Promise<number> {
+  async invalidateTag (tag: string, mode: InvalidationMode = 'remove'): Promise<TagInvalidation> {
+    return mode === 'stale' ? await this.#markTagStale(tag) : { removed: await this.#removeTag(tag), markedStale: 0 }
+  }
+
+  async #removeTag (tag: string): Promise<number> {
     let removed = 0
     let left = this.#tags.count(tag)
     while (left > 0) {
@@ -113,6 +128,41 @@ export class MemoryCacheStore implements CacheStore {
       await setImmediate()
     }
     return removed
+  }
+
+  /** The twin of tag-mark-stale.lua: the keys stay in the tag, as their entries still carry it. */
+  async #markTagStale (tag: string): Promise<TagInvalidation> {
+    const outcome = { removed: 0, markedStale: 0 }
+    let left = this.#tags.count(tag)
+    for (const key of this.#tags.keysOf(tag)) {
+      if (left-- === 0) break
+      const found = this.#entries.get(key)
+      if (found !== undefined) {
+        this.#endLease(key)
+        const marked = this.#markStale(key, found, Date.now())
+        if (marked === 1) outcome.markedStale++
+        if (marked === -1) outcome.removed++
+      }
+      if (left % INVALIDATION_BATCH === 0) await setImmediate()
+    }
+    return outcome
+  }
+
+  /**
+   * The twin of mark-stale.lua: 1 when a fresh entry is now served only as stale, for what is left of its stale
+   * window; 0 when it was stale already; -1 when it had no stale window, and is removed.
+   */
+  #markStale (key: string, found: { value: StoredEntry, expiresAt: number }, now: number): 1 | 0 | -1 {
+    const entry = found.value
+    if (entry.freshUntil <= now) return 0
+    const window = found.expiresAt - entry.freshUntil
+    if (window <= 0) {
+      this.#entries.delete(key)
+      return -1
+    }
+    entry.freshUntil = now
+    this.#entries.expireAt(key, now + window)
+    return 1
   }
 
   waitForLease (key: string, ms: number, options: WaitOptions): LeaseWait | undefined {

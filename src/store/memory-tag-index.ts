@@ -25,6 +25,11 @@ export class TagIndex {
     return this.#keysByTag.get(tag)?.size ?? 0
   }
 
+  /** The tag's keys, as a live view: keys that leave while it is walked are skipped, keys that join are seen. */
+  keysOf (tag: string): Iterable<string> {
+    return this.#keysByTag.get(tag) ?? []
+  }
+
   /** Takes up to `max` of the tag's keys out of the index, for an invalidation to remove their entries. */
   take (tag: string, max: number): string[] {
     const keys = this.#keysByTag.get(tag)

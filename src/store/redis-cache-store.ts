@@ -3,12 +3,14 @@
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { RedisClock } from '../redis/clock.js'
-import type { CacheLookup, CachePut, CacheStore, Lease, PutResult } from './cache-store.js'
+import type {
+  CacheLookup, CachePut, CacheStore, InvalidationMode, Lease, PutResult, TagInvalidation
+} from './cache-store.js'
 import { LeaseWaiters, type LeaseWait, type LeaseWaitersOptions, type WaitOptions } from './lease-waiters.js'
 import type { Preconditions } from './preconditions.js'
 import { callRedis } from './redis-call.js'
 import { defineScripts } from './redis-commands.js'
-import { conditionalDelete } from './redis-conditional-delete.js'
+import { conditionalDelete, conditionalMarkStale } from './redis-conditional-delete.js'
 import { encodePreconditions } from './redis-preconditions.js'
 import { RedisTagIndex, taggedWriteOf } from './redis-tag-index.js'
 import type { DeleteResult } from './types.js'
@@ -113,9 +115,9 @@ export class RedisCacheStore implements CacheStore {
     return result
   }
 
-  async delete (key: string, preconditions: Preconditions): Promise<DeleteResult> {
-    const { result, deleted } = await conditionalDelete(this.#redis, this.#prefix + key, preconditions,
-      this.#leaseChannel)
+  async delete (key: string, preconditions: Preconditions, mode: InvalidationMode = 'remove'): Promise<DeleteResult> {
+    const { result, deleted } = await (mode === 'stale' ? conditionalMarkStale : conditionalDelete)(this.#redis,
+      this.#prefix + key, preconditions, this.#leaseChannel)
     await this.#tags.settle(key, undefined, deleted)
     return result
   }
@@ -153,8 +155,8 @@ export class RedisCacheStore implements CacheStore {
     }
   }
 
-  async invalidateTag (tag: string): Promise<number> {
-    return await this.#tags.invalidate(tag)
+  async invalidateTag (tag: string, mode: InvalidationMode = 'remove'): Promise<TagInvalidation> {
+    return await this.#tags.invalidate(tag, mode)
   }
 }
 

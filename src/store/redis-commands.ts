@@ -12,6 +12,10 @@ declare module 'ioredis' {
     tagTake (key: string, count: number): Result<string[], Context>
     /** numberOfKeys entry keys, then as many write ids, then the lease channel. */
     tagEvict (numberOfKeys: number, ...keysThenArgs: string[]): Result<Array<string | 0>, Context>
+    /** numberOfKeys entry keys, then as many write ids, then the lease channel. */
+    tagMarkStale (numberOfKeys: number, ...keysThenArgs: string[]): Result<Array<string | 0 | 1>, Context>
+    cacheMarkStale (key: string, ifMatch: string, ifNoneMatch: string, leaseChannel: string)
+    : Result<[number, string?, string?], Context>
     cacheGetBuffer (key: string, leaseTtlMs: string, leaseToken: string, maxValueBytes: string): Result<
       [Buffer | null, Buffer | null, Buffer | null, number, number, Buffer, number, (1 | undefined)?], Context>
     conditionalDelete (key: string, ifMatch: string, ifNoneMatch: string, leaseChannel: string)
@@ -28,7 +32,7 @@ declare module 'ioredis' {
 const read = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')
 
 /** Scripts that take any number of keys: the caller passes how many first. The others take one. */
-const KEYS_GIVEN = new Set(['tagEvict'])
+const KEYS_GIVEN = new Set(['tagEvict', 'tagMarkStale'])
 
 /** Each script's source is its file, preceded by the shared preludes it uses. */
 const SCRIPTS = {
@@ -37,6 +41,8 @@ const SCRIPTS = {
   tagAdd: ['clock', 'tag-add'],
   tagTake: ['tag-take'],
   tagEvict: ['tag-evict'],
+  tagMarkStale: ['clock', 'mark-stale', 'tag-mark-stale'],
+  cacheMarkStale: ['preconditions', 'clock', 'mark-stale', 'cache-mark-stale'],
   conditionalDelete: ['preconditions', 'conditional-delete'],
   sessionGet: ['clock', 'session-get'],
   sessionPut: ['preconditions', 'clock', 'session-put'],

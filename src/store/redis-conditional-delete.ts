@@ -1,5 +1,5 @@
-// DELETE with preconditions for both Redis adapters (lua/conditional-delete.lua); memory-conditional-delete.ts
-// is its twin.
+// DELETE with preconditions for both Redis adapters (lua/conditional-delete.lua), and its soft twin for cache entries
+// (lua/cache-mark-stale.lua); memory-conditional-delete.ts is their twin.
 import type { Cluster, Redis } from 'ioredis'
 import type { Preconditions } from './preconditions.js'
 import { callRedis } from './redis-call.js'
@@ -19,4 +19,13 @@ export async function conditionalDelete (redis: Redis | Cluster, key: string, pr
   const [reply, writeId, tags] = await callRedis(redis, 'conditionalDelete',
     redis.conditionalDelete(key, ifMatch, ifNoneMatch, leaseChannel))
   return { result: DELETE_RESULTS[reply]!, deleted: taggedWriteOf(writeId, tags) }
+}
+
+/** DELETE ?mode=stale of a cache entry: 'deleted' when it is marked stale, or removed for having no stale window. */
+export async function conditionalMarkStale (redis: Redis | Cluster, key: string, preconditions: Preconditions,
+  leaseChannel: string): Promise<{ result: DeleteResult, deleted: TaggedWrite | undefined }> {
+  const [ifMatch, ifNoneMatch] = encodePreconditions(preconditions)
+  const [reply, writeId, tags] = await callRedis(redis, 'cacheMarkStale',
+    redis.cacheMarkStale(key, ifMatch, ifNoneMatch, leaseChannel))
+  return { result: DELETE_RESULTS[Math.min(reply, 1)]!, deleted: taggedWriteOf(writeId, tags) }
 }

@@ -11,8 +11,13 @@
 // - An invalidation takes members in batches (read and removed in one step, lua/tag-take.lua), evicts each entry
 //   that is still the write named, and forgets the evicted entries' other memberships. Each command is bounded, so
 //   Redis serves everyone else between them, whatever the tag's size.
+// - A soft invalidation (mode stale) marks the entries stale instead, and takes no member: a marked entry still
+//   carries the tag, and a later invalidation must find it. It walks the tag with ZSCAN, which returns every member
+//   present from start to end at least once, whatever joins or leaves meanwhile; a write that joins the tag while it
+//   runs is concurrent with it, and marked or not. A member seen twice is marked once (the second time it is stale).
 import { randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
+import type { InvalidationMode, TagInvalidation } from './cache-store.js'
 import { callRedis } from './redis-call.js'
 
 /** A write id is a UUID: a member is "<36 characters>:<key>". */
@@ -89,8 +94,14 @@ export class RedisTagIndex {
     await this.#evict([member])
   }
 
-  /** Removes every entry of the tag, a batch at a time, and resolves to how many entries it removed. */
-  async invalidate (tag: string): Promise<number> {
+  /** Removes, or marks stale, every entry of the tag, a batch at a time. */
+  async invalidate (tag: string, mode: InvalidationMode): Promise<TagInvalidation> {
+    if (mode === 'stale') return await this.#markStale(tag)
+    return { removed: await this.#remove(tag), markedStale: 0 }
+  }
+
+  /** Removes every entry of the tag, and resolves to how many entries it removed. */
+  async #remove (tag: string): Promise<number> {
     const tagKey = this.#tagPrefix + tag
     // The members there when it starts, and no more: writes that keep joining the tag while it runs are concurrent
     // with it, and must not keep it running for ever.
@@ -105,25 +116,56 @@ export class RedisTagIndex {
     return removed
   }
 
+  async #markStale (tag: string): Promise<TagInvalidation> {
+    const tagKey = this.#tagPrefix + tag
+    const outcome = { removed: 0, markedStale: 0 }
+    let cursor = '0'
+    do {
+      const [next, membersAndScores] = await callRedis(this.#redis, 'tagScan',
+        this.#redis.zscan(tagKey, cursor, 'COUNT', TAG_BATCH))
+      cursor = next
+      const members = membersAndScores.filter((_, i) => i % 2 === 0)
+      const replies = await this.#perEntry(members, 'tagMarkStale', (count, keysThenArgs) =>
+        this.#redis.tagMarkStale(count, ...keysThenArgs))
+      const removed = replies.filter(({ reply }) => typeof reply === 'string')
+      outcome.markedStale += replies.filter(({ reply }) => reply === 1).length
+      outcome.removed += removed.length
+      // An entry removed for having no stale window leaves its memberships, this tag's included, to be forgotten.
+      await Promise.all(removed.map(async ({ key, writeId, reply }) =>
+        await this.forget(key, { writeId, tags: (reply as string).split(' ').filter((name) => name !== '') })))
+    } while (cursor !== '0')
+    return outcome
+  }
+
   /**
-   * Deletes the entries that members name, each if it is still that write, and forgets their memberships in their
-   * other tags (`taken`: the tag the members were taken from, which holds them no more). Resolves to how many it
-   * deleted. One script for the batch on one Redis; on a cluster one per key (a script's keys must share a slot),
-   * all sent in one tick, which auto-pipelining makes one round trip per node.
+   * Runs a script of tag-evict.lua's shape for the entries that members name: one call for the batch on one Redis;
+   * on a cluster one per key (a script's keys must share a slot), all sent in one tick, which auto-pipelining makes
+   * one round trip per node. Resolves to each member's entry key, write id and reply.
    */
-  async #evict (members: readonly string[], taken?: string): Promise<number> {
+  async #perEntry<R> (members: readonly string[], command: string,
+    script: (count: number, keysThenArgs: string[]) => Promise<R[]>)
+    : Promise<Array<{ key: string, writeId: string, reply: R }>> {
     const writes = members.map((member) =>
       ({ writeId: member.slice(0, WRITE_ID_LENGTH), key: member.slice(WRITE_ID_LENGTH + 1) }))
     const groups = this.#oneKeyPerScript ? writes.map((write) => [write]) : [writes]
     const replies = await Promise.all(groups.map(async (group) => {
       const keys = group.map(({ key }) => this.#entryPrefix + key)
       const writeIds = group.map(({ writeId }) => writeId)
-      return await callRedis(this.#redis, 'tagEvict',
-        this.#redis.tagEvict(group.length, ...keys, ...writeIds, this.#leaseChannel))
+      return await callRedis(this.#redis, command, script(group.length, [...keys, ...writeIds, this.#leaseChannel]))
     }))
     const outcomes = replies.flat()
-    const deleted = groups.flat().flatMap(({ writeId, key }, i) => {
-      const tags = outcomes[i]!
+    return groups.flat().map((write, i) => ({ ...write, reply: outcomes[i]! }))
+  }
+
+  /**
+   * Deletes the entries that members name, each if it is still that write, and forgets their memberships in their
+   * other tags (`taken`: the tag the members were taken from, which holds them no more). Resolves to how many it
+   * deleted.
+   */
+  async #evict (members: readonly string[], taken?: string): Promise<number> {
+    const replies = await this.#perEntry(members, 'tagEvict', (count, keysThenArgs) =>
+      this.#redis.tagEvict(count, ...keysThenArgs))
+    const deleted = replies.flatMap(({ key, writeId, reply: tags }) => {
       if (tags === 0) return []
       return [{ key, write: { writeId, tags: tags.split(' ').filter((tag) => tag !== '' && tag !== taken) } }]
     })

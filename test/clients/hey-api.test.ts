@@ -60,6 +60,15 @@ t.test('the scenario, through @hey-api/openapi-ts', async (t) => {
   const invalidated = await call('invalidateCacheTag', { query: { tag: 'scenario' } })
   const afterTag = await call('getCacheEntry', { path: { key: 'tagged-1' } })
 
+  for (const key of ['soft-1', 'soft-2']) {
+    await call('putCacheEntry', {
+      path: { key }, query: { ttl: 60, stale: 60 }, headers: { 'cache-tag': 'soft' }, body: new Blob([key])
+    })
+  }
+  const softKey = await call('deleteCacheEntry', { path: { key: 'soft-1' }, query: { mode: 'stale' } })
+  const softTag = await call('invalidateCacheTag', { query: { tag: 'soft', mode: 'stale' } })
+  const afterSoft = await call('getCacheEntry', { path: { key: 'soft-1' } })
+
   const leased = { key: 'scenario/leased' }
   const miss = await call('getCacheEntry', { path: leased, headers: { 'cache-lease': 'acquire' } })
   const token = miss.response.headers.get('cache-lease-token')
@@ -98,6 +107,11 @@ t.test('the scenario, through @hey-api/openapi-ts', async (t) => {
       contentType: bulkGet.data.entries[0].contentType
     },
     tag: { removed: invalidated.data.removed, gone: afterTag.response.status },
+    markStale: {
+      key: softKey.response.status,
+      markedStale: softTag.data.markedStale,
+      cacheStatus: afterSoft.response.headers.get('cache-status')
+    },
     lease: {
       miss: miss.response.status,
       lease: miss.response.headers.get('cache-lease'),

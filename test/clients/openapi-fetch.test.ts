@@ -45,6 +45,16 @@ t.test('the scenario, through openapi-typescript and openapi-fetch', async (t) =
   const invalidated = await client.DELETE('/cache', { params: { query: { tag: 'scenario' } } })
   const afterTag = await client.GET('/cache/{key}', { params: { path: { key: 'tagged-1' } } })
 
+  for (const soft of ['soft-1', 'soft-2']) {
+    await client.PUT('/cache/{key}', {
+      params: { path: { key: soft }, query: { ttl: 60, stale: 60 }, header: { 'cache-tag': 'soft' } },
+      body: Buffer.from(soft)
+    })
+  }
+  const softKey = await client.DELETE('/cache/{key}', { params: { path: { key: 'soft-1' }, query: { mode: 'stale' } } })
+  const softTag = await client.DELETE('/cache', { params: { query: { tag: 'soft', mode: 'stale' } } })
+  const afterSoft = await client.GET('/cache/{key}', { params: { path: { key: 'soft-1' } }, parseAs: 'text' })
+
   const leased = { path: { key: 'scenario/leased' } }
   const miss = await client.GET('/cache/{key}', { params: { ...leased, header: { 'cache-lease': 'acquire' } } })
   const token = miss.response.headers.get('cache-lease-token')
@@ -83,6 +93,11 @@ t.test('the scenario, through openapi-typescript and openapi-fetch', async (t) =
       contentType: bulkGet.data!.entries[0]!.contentType!
     },
     tag: { removed: invalidated.data!.removed, gone: afterTag.response.status },
+    markStale: {
+      key: softKey.response.status,
+      markedStale: softTag.data!.markedStale,
+      cacheStatus: afterSoft.response.headers.get('cache-status') ?? ''
+    },
     lease: {
       miss: miss.response.status,
       lease: miss.response.headers.get('cache-lease') ?? '',

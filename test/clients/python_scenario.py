@@ -11,6 +11,7 @@ import os
 
 from cache_service_client import AuthenticatedClient
 from cache_service_client.api.cache import (
+    delete_cache_entry,
     get_cache_entries,
     get_cache_entry,
     invalidate_cache_tag,
@@ -21,7 +22,9 @@ from cache_service_client.api.sessions import create_session, delete_session, ge
 from cache_service_client.models import (
     CreateSessionBody,
     CreateSessionBodyData,
+    DeleteCacheEntryMode,
     GetCacheEntriesBody,
+    InvalidateCacheTagMode,
     PatchSessionBody,
     Problem,
     PutCacheEntriesBody,
@@ -64,6 +67,12 @@ for tagged in ["tagged-1", "tagged-2"]:
 invalidated = invalidate_cache_tag.sync(client=client, tag="scenario")
 after_tag = get_cache_entry.sync_detailed("tagged-1", client=client)
 
+for soft in ["soft-1", "soft-2"]:
+    put(soft, soft.encode(), ttl=60, stale=60, cache_tag="soft")
+soft_key = delete_cache_entry.sync_detailed("soft-1", client=client, mode=DeleteCacheEntryMode.STALE)
+soft_tag = invalidate_cache_tag.sync(client=client, tag="soft", mode=InvalidateCacheTagMode.STALE)
+after_soft = get_cache_entry.sync_detailed("soft-1", client=client)
+
 leased = "scenario/leased"
 miss = get_cache_entry.sync_detailed(leased, client=client, cache_lease="acquire")
 token = miss.headers.get("cache-lease-token")
@@ -98,6 +107,11 @@ print(json.dumps({
         "contentType": bulk_get.entries[0].content_type,
     },
     "tag": {"removed": invalidated.removed, "gone": after_tag.status_code},
+    "markStale": {
+        "key": soft_key.status_code,
+        "markedStale": soft_tag.marked_stale,
+        "cacheStatus": after_soft.headers.get("cache-status"),
+    },
     "lease": {
         "miss": miss.status_code,
         "lease": miss.headers.get("cache-lease"),

@@ -31,6 +31,7 @@ export interface Observations {
   }
   bulk: { outcomes: string[], found: boolean[], valueBase64: string, contentType: string }
   tag: { removed: number, gone: number }
+  markStale: { key: number, markedStale: number, cacheStatus: string }
   lease: { miss: number, lease: string, hasToken: boolean, fulfilled: number, read: string }
   problem: { status: number, type: string, paths: string[], typed: boolean }
 }
@@ -60,6 +61,8 @@ export function assertScenario (t: Test, seen: Observations): void {
     contentType: 'text/plain'
   }, 'a bulk put and get')
   t.same(seen.tag, { removed: 2, gone: 404 }, 'a tag invalidation')
+  t.match(seen.markStale, { key: 204, markedStale: 1, cacheStatus: /; detail=stale$/ },
+    'a key, then the rest of its tag, marked stale (mode=stale), and served as stale')
   t.same(seen.lease, { miss: 404, lease: 'granted; ttl=5', hasToken: true, fulfilled: 201, read: 'computed' },
     'a lease granted, and fulfilled with its token')
   t.same(seen.problem, {

@@ -40,12 +40,14 @@ export function cacheTagContract (t: Test, makeApp: AppFactory, { records: tagRe
 
     const first = await invalidate(app, 'user:42')
     t.equal(first.statusCode, 200)
-    t.same(first.json(), { removed: 3 })
+    t.same(first.json(), { removed: 3, markedStale: 0 })
     for (const key of ['profile:42', 'orders:42', 'feed:42']) t.equal(await status(app, key), 404, `${key} is gone`)
     for (const key of ['profile:7', 'untagged']) t.equal(await status(app, key), 200, `${key} stays`)
-    t.same((await invalidate(app, 'user:42')).json(), { removed: 0 }, 'a second invalidation finds nothing')
-    t.same((await invalidate(app, 'profiles')).json(), { removed: 1 }, 'the other tag of a removed entry is clean')
-    t.same((await invalidate(app, 'never-used')).json(), { removed: 0 })
+    t.same((await invalidate(app, 'user:42')).json(), { removed: 0, markedStale: 0 },
+      'a second invalidation finds nothing')
+    t.same((await invalidate(app, 'profiles')).json(), { removed: 1, markedStale: 0 },
+      'the other tag of a removed entry is clean')
+    t.same((await invalidate(app, 'never-used')).json(), { removed: 0, markedStale: 0 })
   })
 
   t.test('a rewrite decides the tags: an entry rewritten without a tag is not removed by it', async (t) => {
@@ -57,11 +59,11 @@ export function cacheTagContract (t: Test, makeApp: AppFactory, { records: tagRe
     await put(app, 'k3', 'old')
     await app.inject({ method: 'DELETE', url: '/cache/k3' })
     await put(app, 'k3', 'old')
-    t.same((await invalidate(app, 'old')).json(), { removed: 1 }, 'only k3, written again with the tag')
+    t.same((await invalidate(app, 'old')).json(), { removed: 1, markedStale: 0 }, 'only k3, written again with the tag')
     t.equal(await status(app, 'k1'), 200)
     t.equal(await status(app, 'k2'), 200)
     t.equal(await status(app, 'k3'), 404)
-    t.same((await invalidate(app, 'new')).json(), { removed: 1 })
+    t.same((await invalidate(app, 'new')).json(), { removed: 1, markedStale: 0 })
   })
 
   t.test('a tag holds one membership per live entry, however often the entry is rewritten or deleted', async (t) => {
@@ -76,11 +78,11 @@ export function cacheTagContract (t: Test, makeApp: AppFactory, { records: tagRe
     await put(app, 'doc-a', 't')
     t.equal((await app.inject({ method: 'DELETE', url: '/cache/doc-a' })).statusCode, 204)
     t.equal(await members(app), 0, 'a DELETE of the entry leaves none')
-    t.same((await invalidate(app, 't')).json(), { removed: 0 })
+    t.same((await invalidate(app, 't')).json(), { removed: 0, markedStale: 0 })
     t.equal(await tagRecords(app), 0, 'and no tag record remains')
 
     await put(app, 'both', 'x, y')
-    t.same((await invalidate(app, 'x')).json(), { removed: 1 })
+    t.same((await invalidate(app, 'x')).json(), { removed: 1, markedStale: 0 })
     t.equal(await members(app), 0, 'an invalidation forgets the removed entry\'s other tags too')
     t.equal(await tagRecords(app), 0)
   })
@@ -99,7 +101,7 @@ export function cacheTagContract (t: Test, makeApp: AppFactory, { records: tagRe
     }
     t.equal((await put(app, 'sixteen', Array.from({ length: 16 }, (_, i) => `t${i}`).join(','))).statusCode, 201)
     t.equal((await put(app, 'repeated', 'a, a, a')).statusCode, 201, 'a repeated tag is one tag')
-    t.same((await invalidate(app, 'a')).json(), { removed: 1 })
+    t.same((await invalidate(app, 'a')).json(), { removed: 1, markedStale: 0 })
 
     for (const url of ['/cache', '/cache?tag=', '/cache?tag=a%20b', `/cache?tag=${'y'.repeat(129)}`]) {
       const res = await app.inject({ method: 'DELETE', url })
@@ -119,7 +121,7 @@ export function cacheTagContract (t: Test, makeApp: AppFactory, { records: tagRe
     t.ok(await tagRecords(app) >= 5, 'the tags are recorded while their entries live')
     await sleep(2100)
     t.equal(await tagRecords(app), 0, 'no tag record remains once every entry has expired')
-    t.same((await invalidate(app, 'short')).json(), { removed: 0 })
+    t.same((await invalidate(app, 'short')).json(), { removed: 0, markedStale: 0 })
   })
 
   t.test('an entry served stale still carries its tags, until its stale window ends', async (t) => {
@@ -130,7 +132,8 @@ export function cacheTagContract (t: Test, makeApp: AppFactory, { records: tagRe
     t.equal(res.statusCode, 201)
     await sleep(1100)
     t.match((await app.inject({ method: 'GET', url: '/cache/stale-tagged' })).headers['cache-status'], /detail=stale/)
-    t.same((await invalidate(app, 'stale-tag')).json(), { removed: 1 }, 'the stale entry is found by its tag')
+    t.same((await invalidate(app, 'stale-tag')).json(), { removed: 1, markedStale: 0 },
+      'the stale entry is found by its tag')
     t.equal(await status(app, 'stale-tagged'), 404)
   })
 
@@ -139,11 +142,11 @@ export function cacheTagContract (t: Test, makeApp: AppFactory, { records: tagRe
     await put(app, 'shared-name', 'team', bearer(WRITER_A))
     await put(app, 'shared-name', 'team', bearer(WRITER_B))
     await put(app, 'b-only', 'team', bearer(WRITER_B))
-    t.same((await invalidate(app, 'team', bearer(WRITER_A))).json(), { removed: 1 })
+    t.same((await invalidate(app, 'team', bearer(WRITER_A))).json(), { removed: 1, markedStale: 0 })
     t.equal(await status(app, 'shared-name', bearer(WRITER_A)), 404)
     t.equal(await status(app, 'shared-name', bearer(WRITER_B)), 200, 'the same key and tag of another caller stays')
     t.equal(await status(app, 'b-only', bearer(WRITER_B)), 200)
-    t.same((await invalidate(app, 'team', bearer(WRITER_B))).json(), { removed: 2 })
+    t.same((await invalidate(app, 'team', bearer(WRITER_B))).json(), { removed: 2, markedStale: 0 })
   })
 
   t.test('entries written while invalidations run are removed or survive tagged, never half of each', async (t) => {

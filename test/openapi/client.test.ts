@@ -88,7 +88,7 @@ t.test('tags: a tagged put, then one request removes every entry of the tag', as
   }
   const invalidated = await client.DELETE('/cache', { params: { query: { tag: 'user:7' } } })
   t.equal(invalidated.response.status, 200)
-  t.same(invalidated.data, { removed: 2 })
+  t.same(invalidated.data, { removed: 2, markedStale: 0 })
   t.equal((await client.GET('/cache/{key}', { params: { path: { key: 'tagged-1' } } })).response.status, 404)
 })
 
