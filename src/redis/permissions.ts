@@ -41,13 +41,14 @@ const PROBES: Probe[] = [
     }
   },
   {
-    what: 'sorted sets under KEY_PREFIX (tags): ZADD ZRANGE ZSCORE ZCARD ZREM PEXPIREAT',
+    what: 'sorted sets under KEY_PREFIX (tags): ZADD ZRANGE ZSCORE ZCARD ZSCAN ZREM PEXPIREAT',
     run: async (client, prefix) => {
       const key = `${prefix}tag:permission-probe`
       await client.zadd(key, String(Date.now() + 10_000), 'p')
       await client.zrange(key, '0', '0')
       await client.zscore(key, 'p')
       await client.zcard(key)
+      await client.zscan(key, '0')
       await client.pexpireat(key, Date.now() + 10_000)
       await client.zrem(key, 'p')
     }

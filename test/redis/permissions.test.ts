@@ -23,7 +23,9 @@ t.test('startup refuses a user without the lease channel, or without its keys, n
     ['no scripts', ['~*', '&*', '+@all', '-eval', '-evalsha'], /scripts: EVAL and EVALSHA/],
     ['keys of another prefix only', ['~other:*', '&*', '+@all'], /hashes under KEY_PREFIX/],
     // The rate limit's budgets take INCRBY (the probe asked INCR before, and a request then failed on the script).
-    ['no INCRBY', ['~*', '&*', '+@all', '-incrby'], /counters under KEY_PREFIX \(the shared rate limit\): INCRBY/]
+    ['no INCRBY', ['~*', '&*', '+@all', '-incrby'], /counters under KEY_PREFIX \(the shared rate limit\): INCRBY/],
+    // A soft invalidation by tag walks the tag with ZSCAN, which no other request uses.
+    ['no ZSCAN', ['~*', '&*', '+@all', '-zscan'], /sorted sets under KEY_PREFIX \(tags\): [^\n]*ZSCAN/]
   ]
   for (const [label, rules, named] of cases) {
     const url = await userUrl(redis, 'svc', ...rules)
