@@ -120,7 +120,10 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
       ...(options.onFatalError !== undefined && { onFatalError: options.onFatalError })
     })
     await app.register(redisStore, {
-      keyPrefix: config.keyPrefix, waiting: config.cache.waiting, commandTimeoutMs: redis.commandTimeoutMs
+      keyPrefix: config.keyPrefix,
+      waiting: config.cache.waiting,
+      near: config.cache.near,
+      commandTimeoutMs: redis.commandTimeoutMs
     })
   }
   await app.register(protectionPlugin, {
@@ -135,7 +138,12 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     ...(options.jwks !== undefined && { jwks: options.jwks })
   })
   await app.register(healthRoutes)
-  await app.register(cacheRoutes, { prefix: '/cache', ...config.cache, keyIsolation: security.keyIsolation })
+  await app.register(cacheRoutes, {
+    prefix: '/cache',
+    ...config.cache,
+    keyIsolation: security.keyIsolation,
+    maxStaleIfErrorSeconds: config.cache.near.maxStaleIfErrorSeconds
+  })
   await app.register(cacheBulkRoutes, { prefix: '/cache-bulk', ...config.cache, keyIsolation: security.keyIsolation })
   await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions, keyIsolation: security.keyIsolation })
 

@@ -7,15 +7,17 @@ const CACHE_NAME = 'cache-service'
 
 /**
  * `hit; ttl=<seconds of freshness left>`, negative for an entry served stale (RFC 9211's way of saying so), with
- * `detail=stale` for readers that do not do the arithmetic; `fwd=miss` when there was nothing to serve.
+ * `detail=stale` for readers that do not do the arithmetic, or `detail=stale-if-error` for the near cache's copy
+ * answered while Redis did not; `fwd=miss` when there was nothing to serve.
  */
-export function setCacheStatus (reply: FastifyReply, entry: CacheEntry | undefined): void {
+export function setCacheStatus (reply: FastifyReply, entry: CacheEntry | undefined, servedOnError?: true): void {
   if (entry === undefined) {
     reply.header('cache-status', `${CACHE_NAME}; fwd=miss`)
     return
   }
   const ttl = Math.floor(entry.ttlMs / 1000)
-  reply.header('cache-status', `${CACHE_NAME}; hit; ttl=${ttl}${entry.ttlMs > 0 ? '' : '; detail=stale'}`)
+  const detail = servedOnError === true ? '; detail=stale-if-error' : entry.ttlMs > 0 ? '' : '; detail=stale'
+  reply.header('cache-status', `${CACHE_NAME}; hit; ttl=${ttl}${detail}`)
   if (entry.ageMs !== undefined) reply.header('age', Math.floor(entry.ageMs / 1000))
 }
 

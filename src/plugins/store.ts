@@ -7,6 +7,7 @@ import type { LeaseWaitersOptions } from '../store/lease-waiters.js'
 import { MemoryCacheStore } from '../store/memory-cache-store.js'
 import { MemorySessionStore } from '../store/memory-session-store.js'
 import { RedisCacheStore } from '../store/redis-cache-store.js'
+import type { NearCacheOptions } from '../store/redis-near-cache.js'
 import { RedisSessionStore } from '../store/redis-session-store.js'
 import type { SessionStore } from '../store/session-store.js'
 import type { StoreHealth } from '../store/types.js'
@@ -40,21 +41,23 @@ export const memoryStore = fp<{ waiting: Waiting }>(async (app, { waiting }) => 
 export interface RedisStoreOptions {
   keyPrefix: string
   waiting: Waiting
+  near: NearCacheOptions
   /** Redis's command timeout: how soon waiting readers must learn of an outage. */
   commandTimeoutMs: number
 }
 
-export const redisStore = fp<RedisStoreOptions>(async (app, { keyPrefix, waiting, commandTimeoutMs }) => {
+export const redisStore = fp<RedisStoreOptions>(async (app, { keyPrefix, waiting, near, commandTimeoutMs }) => {
   const cacheStore = new RedisCacheStore(app.redis, keyPrefix, app.redisSubscriber, {
     ...waiting,
     // While readers wait, Redis is asked often enough that an outage answers them all within about its timeout.
     health: app.redisHealth,
     healthIntervalMs: Math.max(20, Math.floor(commandTimeoutMs / 10))
-  })
+  }, near)
   app.decorate('cacheStore', cacheStore)
   app.decorate('sessionStore', new RedisSessionStore(app.redis, keyPrefix))
   app.decorate('storeHealth', { ping: app.redisHealth })
   endWaitsOnClose(app, cacheStore)
+  app.addHook('onClose', async () => { cacheStore.close() })
 }, { name: 'store', dependencies: ['redis'] })
 
 /** Before the server waits for in-flight requests: readers waiting for a value must answer now, not hold it up. */

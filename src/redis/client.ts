@@ -101,13 +101,20 @@ function isCertificateError (err: Error | undefined): boolean {
 }
 
 /**
- * A second client like this one, for pub/sub. Its offline queue is on: a SUBSCRIBE sent before it connects waits
- * for the connection, and ioredis sends it again on every reconnect.
+ * A second client like this one, for pub/sub, named apart from the main one (CLIENT LIST tells them apart). Its
+ * offline queue is on: a SUBSCRIBE sent before it connects waits for the connection. A standalone client is not
+ * subscribed again by ioredis after a reconnect: a refusal (a channel permission taken away) would be left as an
+ * unhandled rejection, which ends the process; the change channel subscribes again itself.
  */
 export function subscriberClient (client: RedisClient): RedisClient {
-  return client.isCluster
-    ? (client as Cluster).duplicate(undefined, { enableOfflineQueue: true })
-    : (client as Redis).duplicate({ enableOfflineQueue: true, connectionName: 'cache-service-subscriber' })
+  const connectionName = 'cache-service-subscriber'
+  if (client.isCluster) {
+    const cluster = client as Cluster
+    return cluster.duplicate(undefined, {
+      enableOfflineQueue: true, redisOptions: { ...cluster.options.redisOptions, connectionName }
+    })
+  }
+  return (client as Redis).duplicate({ enableOfflineQueue: true, autoResubscribe: false, connectionName })
 }
 
 /**

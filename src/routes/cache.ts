@@ -10,7 +10,9 @@ import {
   CacheDeleteQuerySchema, CacheParamsSchema, cachePutQuerySchema, CacheTagHeaderSchema, CacheTagQuerySchema,
   DEFAULT_MEDIA_TYPE, MEDIA_TYPE_MAX_BYTES, isMediaType, MediaTypeSchema, TagInvalidationSchema
 } from '../schemas/cache.js'
-import { CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema } from '../schemas/cache-lease.js'
+import {
+  cacheControlRequestSchema, CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema
+} from '../schemas/cache-lease.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import { lookupWithLease } from '../store/lease-lookup.js'
 import { evaluatePreconditions } from '../store/preconditions.js'
@@ -26,6 +28,8 @@ export interface CacheRoutesOptions {
   leaseMaxTtlSeconds: number
   /** caller: each caller's keys live in a namespace of its own, so no caller can read another's entries. */
   keyIsolation: KeyIsolation
+  /** The longest stale-if-error a read may ask for (0: it is not offered). */
+  maxStaleIfErrorSeconds: number
 }
 
 /** What a caller may do next with the entry it wrote. */
@@ -52,7 +56,8 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
   })
   const GetHeadersSchema = ConditionalHeadersSchema.extend({
     'cache-lease': cacheLeaseRequestSchema(limits.leaseTtlSeconds, limits.leaseMaxTtlSeconds).optional(),
-    prefer: PreferSchema.optional()
+    prefer: PreferSchema.optional(),
+    'cache-control': cacheControlRequestSchema(limits.maxStaleIfErrorSeconds).optional()
   })
 
   // Values are opaque: whatever the media type, the body is kept as the exact bytes that were sent.
@@ -94,13 +99,15 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       // A lease is a promise to write the value: a caller that may not write is answered as if it had not asked
       // (it may still wait), or it would hold off every writer for the lease's lifetime.
       const leaseTtlMs = leaseSeconds !== undefined && hasScope(caller, 'cache:write') ? leaseSeconds * 1000 : undefined
-      const { entry, lease, waited } = await lookupWithLease(app.cacheStore, storeNames(caller)(request.params.key), {
+      const key = storeNames(caller)(request.params.key)
+      const { entry, lease, waited, servedOnError } = await lookupWithLease(app.cacheStore, key, {
         lease: leaseTtlMs === undefined ? undefined : { ttlMs: leaseTtlMs },
         waitMs,
+        staleIfErrorMs: (request.headers['cache-control'] ?? 0) * 1000,
         waiter: { caller: caller.id, signal: waitMs > 0 ? clientGone(reply) : undefined }
       })
       app.metrics.cacheLookups.inc({ result: lookupResult(entry) })
-      setCacheStatus(reply, entry)
+      setCacheStatus(reply, entry, servedOnError)
       setLease(reply, lease)
       if (waited) reply.header('preference-applied', `wait=${waitMs / 1000}`)
       if (entry === undefined) throw notFound()

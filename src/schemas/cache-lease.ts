@@ -39,3 +39,22 @@ export const PreferSchema = z.string()
 export const CacheLeaseTokenSchema = z.string()
   .regex(/^[A-Za-z0-9_-]{22}$/, { error: 'must be a lease token as GET gave it' })
   .describe('The token of the lease this value was computed under: it is stored only while that lease is current')
+
+/**
+ * A read's `Cache-Control`, of which the service acts on `stale-if-error=<seconds>` (RFC 5861) only: the seconds,
+ * capped at `maxSeconds`, or undefined. Other directives, and a stale-if-error it cannot read, are ignored, as
+ * RFC 9111 asks of a cache.
+ */
+export function cacheControlRequestSchema (maxSeconds: number) {
+  return z.string()
+    .transform((value) => {
+      const seconds = /(?:^|,)[ \t]*stale-if-error[ \t]*=[ \t]*"?(\d{1,9})"?[ \t]*(?:,|$)/i.exec(value)?.[1]
+      return seconds === undefined ? undefined : Math.min(Number(seconds), maxSeconds)
+    })
+    .describe('`stale-if-error=<seconds>` (RFC 5861): should Redis not answer (down, hung past its command timeout, ' +
+      'failing over), answer with the last copy of the entry this replica read for a caller that asked this, if ' +
+      'it has been stale for no longer than that: 200, marked stale (`Cache-Status: ...; detail=stale-if-error`, ' +
+      `\`Age\`, \`max-age=0\`). At most ${maxSeconds} seconds (STALE_IF_ERROR_MAX_SECONDS) are honoured; a copy ` +
+      'counts as stale from its TTL\'s end, or from the last moment the replica is sure it heard of every change, ' +
+      'whichever is first. Other directives are ignored')
+}

@@ -28,6 +28,8 @@ export interface CacheLookup {
   lease: Lease | undefined
   /** The key holds an entry whose value is larger than the read allowed (entry is then undefined). */
   tooLarge?: true
+  /** The store did not answer, and this is the near cache's last copy, served stale (stale-if-error). */
+  servedOnError?: true
 }
 
 export interface CachePut {
@@ -68,8 +70,10 @@ export interface CacheStore {
   /**
    * Reads an entry; with `lease`, a miss or stale entry grants the caller a lease of that lifetime if none is held.
    * With `maxValueBytes`, a larger value is not read at all (tooLarge), so a read's memory stays within it.
+   * With `staleIfErrorMs`, a backend that does not answer is answered for by the last copy this process read, if it
+   * has one stale for no longer than that (servedOnError); stores that always answer ignore it.
    */
-  get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number): Promise<CacheLookup>
+  get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, staleIfErrorMs?: number): Promise<CacheLookup>
   /** Any successful write ends the key's lease. */
   put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult>
   /**

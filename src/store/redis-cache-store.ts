@@ -12,8 +12,10 @@ import { callRedis } from './redis-call.js'
 import { defineScripts } from './redis-commands.js'
 import { conditionalDelete, conditionalMarkStale } from './redis-conditional-delete.js'
 import { encodePreconditions } from './redis-preconditions.js'
+import { ChangeChannel } from './redis-change-channel.js'
+import { NearCache, type NearCacheOptions } from './redis-near-cache.js'
 import { RedisTagIndex, taggedWriteOf } from './redis-tag-index.js'
-import type { DeleteResult } from './types.js'
+import { StoreUnavailableError, type DeleteResult } from './types.js'
 
 const PUT_RESULTS: Record<number, PutResult> = {
   0: 'precondition-failed', 1: 'created', 2: 'replaced', 3: 'lease-lost'
@@ -23,29 +25,72 @@ export class RedisCacheStore implements CacheStore {
   readonly #redis: Redis | Cluster
   readonly #prefix: string
   readonly #tags: RedisTagIndex
-  /** Where the scripts announce that a lease ended, to the waiting readers of every replica. */
-  readonly #leaseChannel: string
+  /** Where the scripts announce every change of an entry, to the waiting readers and near caches of every replica. */
+  readonly #changeChannel: string
+  readonly #changes: ChangeChannel
   readonly #waiters: LeaseWaiters
-  readonly #subscriber: () => Redis | Cluster
-  #subscribed: Promise<void> | undefined
+  readonly #near: NearCache
   readonly #clock: RedisClock
 
-  /** subscriber: the connection lease announcements arrive on, made on the first wait (no waits, no connection). */
+  /**
+   * subscriber: the connection changes are announced on, made on the first wait (no waits, no connection), or at
+   * once with the near cache on.
+   */
   constructor (redis: Redis | Cluster, keyPrefix: string, subscriber: () => Redis | Cluster,
-    waiting: LeaseWaitersOptions) {
+    waiting: LeaseWaitersOptions, near: NearCacheOptions = { maxBytes: 0, maxStaleIfErrorSeconds: 0 }) {
     this.#waiters = new LeaseWaiters(waiting)
+    this.#near = new NearCache(near)
     this.#redis = redis
     this.#prefix = `${keyPrefix}cache:`
-    this.#leaseChannel = `${keyPrefix}lease-ended`
-    this.#tags = new RedisTagIndex(redis, keyPrefix, this.#leaseChannel)
-    this.#subscriber = subscriber
+    this.#changeChannel = `${keyPrefix}lease-ended`
+    this.#changes = new ChangeChannel(redis, subscriber, this.#changeChannel, {
+      changed: (key) => {
+        this.#waiters.notify(key)
+        this.#near.changed(key)
+      },
+      heard: (sentAt) => { this.#near.heard(sentAt) }
+    })
+    if (this.#near.enabled) this.#changes.startHeartbeat()
+    this.#tags = new RedisTagIndex(redis, keyPrefix, this.#changeChannel, (key) => { this.#near.forget(key) })
     defineScripts(redis)
     // After the scripts: its first TIME opens an auto-pipeline, and a pipeline made before a script's definition
     // has no method for it (ioredis then fails every command batched with it).
     this.#clock = new RedisClock(redis)
   }
 
-  async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number): Promise<CacheLookup> {
+  /** The near cache's copies, for tests. */
+  get nearCache (): NearCache {
+    return this.#near
+  }
+
+  close (): void {
+    this.#changes.close()
+  }
+
+  /**
+   * With `staleIfErrorMs` and the near cache on, what is read is kept in it, and answers (marked stale, within that
+   * allowance) should Redis not answer.
+   */
+  async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, staleIfErrorMs = 0)
+    : Promise<CacheLookup> {
+    if (staleIfErrorMs <= 0 || !this.#near.enabled) return await this.#get(key, lease, maxValueBytes)
+    const redisKey = this.#prefix + key
+    const startedAt = this.#near.beginRead(redisKey)
+    let found: CacheLookup
+    try {
+      found = await this.#get(key, lease, maxValueBytes)
+    } catch (err) {
+      this.#near.endRead(redisKey, startedAt)
+      const copy = err instanceof StoreUnavailableError ? this.#near.staleCopy(redisKey, staleIfErrorMs) : undefined
+      if (copy === undefined) throw err
+      return { entry: copy, lease: undefined, servedOnError: true }
+    }
+    // A value too large to read is not kept either: the key is forgotten.
+    this.#near.endRead(redisKey, startedAt, found.entry ?? null)
+    return found
+  }
+
+  async #get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number): Promise<CacheLookup> {
     if (lease === undefined && maxValueBytes === undefined) {
       const read = await this.#read(key)
       if (read !== undefined) return read
@@ -97,13 +142,14 @@ export class RedisCacheStore implements CacheStore {
 
   /** A tagged write takes a few steps around its script: redis-tag-index.ts says which, and why in that order. */
   async put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult> {
+    this.#near.forget(this.#prefix + key)
     const ttlMs = entry.ttlSeconds * 1000
     const staleMs = entry.staleSeconds * 1000
     // The memberships live as long as the entry can be served, stale window included.
     const written = await this.#tags.join(key, entry.tags, ttlMs + staleMs)
     const reply = this.#redis.cachePut(this.#prefix + key, entry.value, entry.contentType, entry.etag, ttlMs,
       ...encodePreconditions(preconditions), written?.writeId ?? '', staleMs, entry.leaseToken ?? '',
-      this.#leaseChannel, entry.tags.join(' '))
+      this.#changeChannel, entry.tags.join(' '))
     const [code, replacedId, replacedTags] = await callRedis(this.#redis, 'cachePut', reply)
     const result = PUT_RESULTS[code]!
     if (result === 'precondition-failed' || result === 'lease-lost') {
@@ -116,8 +162,9 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async delete (key: string, preconditions: Preconditions, mode: InvalidationMode = 'remove'): Promise<DeleteResult> {
+    this.#near.forget(this.#prefix + key)
     const { result, deleted } = await (mode === 'stale' ? conditionalMarkStale : conditionalDelete)(this.#redis,
-      this.#prefix + key, preconditions, this.#leaseChannel)
+      this.#prefix + key, preconditions, this.#changeChannel)
     await this.#tags.settle(key, undefined, deleted)
     return result
   }
@@ -125,8 +172,7 @@ export class RedisCacheStore implements CacheStore {
   waitForLease (key: string, ms: number, options: WaitOptions): LeaseWait | undefined {
     const wait = this.#waiters.wait(this.#prefix + key, ms, options)
     if (wait === undefined) return undefined
-    this.#subscribed ??= this.#subscribe()
-    return { ...wait, listening: this.#subscribed }
+    return { ...wait, listening: this.#changes.listen() }
   }
 
   /** How many readers wait in this process, for tests. */
@@ -136,23 +182,6 @@ export class RedisCacheStore implements CacheStore {
 
   endWaits (): void {
     this.#waiters.close()
-  }
-
-  /**
-   * One subscription per replica, whatever the number of waiters; ioredis subscribes again after a reconnect. Should
-   * it fail, waits still end at their bound, and the next wait tries again.
-   */
-  async #subscribe (): Promise<void> {
-    try {
-      const subscriber = this.#subscriber()
-      // One listener, however often subscribing is tried again (a user without the channel fails every time).
-      if (subscriber.listenerCount('message') === 0) {
-        subscriber.on('message', (_channel: string, key: string) => { this.#waiters.notify(key) })
-      }
-      await subscriber.subscribe(this.#leaseChannel)
-    } catch {
-      this.#subscribed = undefined
-    }
   }
 
   async invalidateTag (tag: string, mode: InvalidationMode = 'remove'): Promise<TagInvalidation> {

@@ -10,22 +10,22 @@ import type { DeleteResult } from './types.js'
 const DELETE_RESULTS: Record<number, DeleteResult> = { '-1': 'not-found', 0: 'precondition-failed', 1: 'deleted' }
 
 /**
- * leaseChannel: where the end of the key's lease is announced; sessions have no leases and pass ''.
+ * changeChannel: where a change of the key (and so the end of its lease) is announced; sessions pass ''.
  * Resolves to the outcome and, for a deleted tagged cache entry, the write whose tag memberships are now stale.
  */
 export async function conditionalDelete (redis: Redis | Cluster, key: string, preconditions: Preconditions,
-  leaseChannel = ''): Promise<{ result: DeleteResult, deleted: TaggedWrite | undefined }> {
+  changeChannel = ''): Promise<{ result: DeleteResult, deleted: TaggedWrite | undefined }> {
   const [ifMatch, ifNoneMatch] = encodePreconditions(preconditions)
   const [reply, writeId, tags] = await callRedis(redis, 'conditionalDelete',
-    redis.conditionalDelete(key, ifMatch, ifNoneMatch, leaseChannel))
+    redis.conditionalDelete(key, ifMatch, ifNoneMatch, changeChannel))
   return { result: DELETE_RESULTS[reply]!, deleted: taggedWriteOf(writeId, tags) }
 }
 
 /** DELETE ?mode=stale of a cache entry: 'deleted' when it is marked stale, or removed for having no stale window. */
 export async function conditionalMarkStale (redis: Redis | Cluster, key: string, preconditions: Preconditions,
-  leaseChannel: string): Promise<{ result: DeleteResult, deleted: TaggedWrite | undefined }> {
+  changeChannel: string): Promise<{ result: DeleteResult, deleted: TaggedWrite | undefined }> {
   const [ifMatch, ifNoneMatch] = encodePreconditions(preconditions)
   const [reply, writeId, tags] = await callRedis(redis, 'cacheMarkStale',
-    redis.cacheMarkStale(key, ifMatch, ifNoneMatch, leaseChannel))
+    redis.cacheMarkStale(key, ifMatch, ifNoneMatch, changeChannel))
   return { result: DELETE_RESULTS[Math.min(reply, 1)]!, deleted: taggedWriteOf(writeId, tags) }
 }

@@ -44,15 +44,18 @@ export class RedisTagIndex {
   readonly #redis: Redis | Cluster
   readonly #entryPrefix: string
   readonly #tagPrefix: string
-  readonly #leaseChannel: string
+  readonly #changeChannel: string
   readonly #oneKeyPerScript: boolean
+  readonly #changing: (key: string) => void
 
-  constructor (redis: Redis | Cluster, keyPrefix: string, leaseChannel: string) {
+  /** changing: told of every entry key an invalidation is about to change, before it is sent. */
+  constructor (redis: Redis | Cluster, keyPrefix: string, changeChannel: string, changing: (key: string) => void) {
+    this.#changing = changing
     this.#redis = redis
     this.#oneKeyPerScript = redis.isCluster
     this.#entryPrefix = `${keyPrefix}cache:`
     this.#tagPrefix = `${keyPrefix}tag:`
-    this.#leaseChannel = leaseChannel
+    this.#changeChannel = changeChannel
   }
 
   /** A new write of `key` with `tags`: its id, and its memberships joined, before the entry is written. */
@@ -150,8 +153,9 @@ export class RedisTagIndex {
     const groups = this.#oneKeyPerScript ? writes.map((write) => [write]) : [writes]
     const replies = await Promise.all(groups.map(async (group) => {
       const keys = group.map(({ key }) => this.#entryPrefix + key)
+      for (const key of keys) this.#changing(key)
       const writeIds = group.map(({ writeId }) => writeId)
-      return await callRedis(this.#redis, command, script(group.length, [...keys, ...writeIds, this.#leaseChannel]))
+      return await callRedis(this.#redis, command, script(group.length, [...keys, ...writeIds, this.#changeChannel]))
     }))
     const outcomes = replies.flat()
     return groups.flat().map((write, i) => ({ ...write, reply: outcomes[i]! }))

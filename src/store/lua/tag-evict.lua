@@ -2,8 +2,8 @@
 -- member names: a later write of the key, with other tags or none, is not the invalidated entry. On a cluster each
 -- call names one key (keys of one call must share a slot); on one Redis, a whole batch.
 -- KEYS     the entries' hashes (see cache-put.lua)
--- ARGV[i]  the write id the member of KEYS[i] names; ARGV[#KEYS + 1] the channel that announces the end of a lease
---          (a stale entry's lease goes with it)
+-- ARGV[i]  the write id the member of KEYS[i] names; ARGV[#KEYS + 1] the change channel, which announces each
+--          entry deleted (a stale entry's lease goes with it)
 -- Returns, for each key, the deleted entry's tags, space-separated (its other tags' memberships are the caller's to
 -- forget), or 0 when it deleted nothing.
 
@@ -12,7 +12,7 @@ local out = {}
 for i, key in ipairs(KEYS) do
   local h = redis.call('HMGET', key, 'w', 'g', 'l')
   if h[1] == ARGV[i] then
-    if h[3] then redis.call('PUBLISH', channel, key) end
+    redis.call('PUBLISH', channel, key)
     redis.call('DEL', key)
     out[i] = h[2] or ''
   else

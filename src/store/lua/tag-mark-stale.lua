@@ -2,8 +2,8 @@
 -- still the write that the tag's member names; the twin of tag-evict.lua, which removes them. Memberships stay: a
 -- marked entry still carries its tags. On a cluster each call names one key; on one Redis, a whole batch.
 -- KEYS     the entries' hashes (see cache-put.lua)
--- ARGV[i]  the write id the member of KEYS[i] names; ARGV[#KEYS + 1] the channel that announces the end of a lease
---          (a lease ends with the purge, as with a delete)
+-- ARGV[i]  the write id the member of KEYS[i] names; ARGV[#KEYS + 1] the change channel, which announces each
+--          entry marked or removed (a lease ends with the purge, as with a delete)
 -- Returns, for each key: 1 when it was fresh and is now stale; the removed entry's tags, space-separated, when it
 -- had no stale window and was removed (its memberships are the caller's to forget); 0 otherwise (stale already, or
 -- no longer that write).
@@ -15,10 +15,8 @@ for i, key in ipairs(KEYS) do
   local h = redis.call('HMGET', key, 'w', 'g', 'f', 'l')
   out[i] = 0
   if h[1] == ARGV[i] then
-    if h[4] then
-      redis.call('PUBLISH', channel, key)
-      redis.call('HDEL', key, 'l', 'x')
-    end
+    redis.call('PUBLISH', channel, key)
+    if h[4] then redis.call('HDEL', key, 'l', 'x') end
     local marked = mark_stale(key, h[3], now)
     if marked == 1 then out[i] = 1 elseif marked == -1 then out[i] = h[2] or '' end
   end

@@ -1,0 +1,94 @@
+// The change channel, as one replica listens to it. Every script that changes a cache entry announces its key there
+// (<prefix>lease-ended: the name it had when it announced only the ends of leases, kept so that existing ACL grants
+// hold); waiting readers and the near cache hear of it through this.
+//
+// Whether the replica hears is measured, not assumed from connection events (which a hung Redis or a cluster's
+// subscriber moving between nodes do not give): with the near cache on, the replica announces a heartbeat of its own
+// every HEARTBEAT_MS, and each one that comes back proves that every change announced before it was sent has been
+// heard (Redis delivers a channel's messages to a subscriber in the order they were published).
+import { randomBytes } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
+import { callRedis } from './redis-call.js'
+
+export const HEARTBEAT_MS = 1000
+/** No heartbeat heard for this long (three missed in a row): the replica may be missing changes. */
+export const DEAF_AFTER_MS = 3 * HEARTBEAT_MS
+
+export interface ChangeListener {
+  /** A change of the entry under this Redis key was announced. */
+  changed (key: string): void
+  /** The heartbeat sent at this performance.now() came back. */
+  heard? (sentAt: number): void
+}
+
+export class ChangeChannel {
+  readonly #redis: Redis | Cluster
+  readonly #subscriber: () => Redis | Cluster
+  readonly #name: string
+  readonly #listener: ChangeListener
+  /** This replica's heartbeats: "<token>:<sentAt>", which no key (they all start with the prefix) can be. */
+  readonly #heartbeat = `heartbeat:${randomBytes(9).toString('base64url')}:`
+  #subscribed: Promise<void> | undefined
+  #beating: NodeJS.Timeout | undefined
+  #lastHeard = performance.now()
+
+  constructor (redis: Redis | Cluster, subscriber: () => Redis | Cluster, name: string, listener: ChangeListener) {
+    this.#redis = redis
+    this.#subscriber = subscriber
+    this.#name = name
+    this.#listener = listener
+  }
+
+  /** Resolves once subscribed (or having failed to: the next call tries again). */
+  async listen (): Promise<void> {
+    this.#subscribed ??= this.#subscribe()
+    await this.#subscribed
+  }
+
+  /** Listens, and sends heartbeats until close(). */
+  startHeartbeat (): void {
+    if (this.#beating !== undefined) return
+    this.#subscribed ??= this.#subscribe()
+    this.#beating = setInterval(() => {
+      // Deaf: subscribe again. ioredis subscribes again after a reconnect, but should that be refused (a permission
+      // taken away, then given back) nothing else would.
+      if (performance.now() - this.#lastHeard > DEAF_AFTER_MS) this.#subscribed = undefined
+      this.#subscribed ??= this.#subscribe()
+      // One that is refused, or answered late, is simply not heard: that is what is being measured.
+      callRedis(this.#redis, 'heartbeat', this.#redis.publish(this.#name, this.#heartbeat + performance.now()))
+        .catch(() => {})
+    }, HEARTBEAT_MS).unref()
+  }
+
+  close (): void {
+    clearInterval(this.#beating)
+  }
+
+  /**
+   * One subscription per replica, made again after each reconnect. Should it fail, waits still end at their bound,
+   * the near cache keeps nothing (no heartbeat comes back), and the next listen() or heartbeat tries again.
+   */
+  async #subscribe (): Promise<void> {
+    try {
+      const subscriber = this.#subscriber()
+      // One listener, however often subscribing is tried again (a user without the channel fails every time).
+      if (subscriber.listenerCount('message') === 0) {
+        subscriber.on('message', (_channel: string, message: string) => { this.#hear(message) })
+        // After a reconnect (ioredis does not subscribe again: see redis/client.ts's subscriberClient).
+        if (!subscriber.isCluster) subscriber.on('ready', () => { this.#subscribed = this.#subscribe() })
+      }
+      await subscriber.subscribe(this.#name)
+    } catch {
+      this.#subscribed = undefined
+    }
+  }
+
+  #hear (message: string): void {
+    if (!message.startsWith('heartbeat:')) {
+      this.#listener.changed(message)
+    } else if (message.startsWith(this.#heartbeat)) {
+      this.#lastHeard = performance.now()
+      this.#listener.heard?.(Number(message.slice(this.#heartbeat.length)))
+    }
+  }
+}

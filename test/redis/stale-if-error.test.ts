@@ -1,0 +1,123 @@
+// Stale-if-error (RFC 5861) from the near cache: when Redis does not answer, a read that allows it is answered with
+// the last copy its replica read, marked stale, within the caller's allowance; and no copy outlives a change that
+// any replica made, this replica's own writes first of all.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import t from 'tap'
+import type { RedisCacheStore } from '../../src/store/redis-cache-store.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis-server.js'
+import { until } from '../helpers/until.js'
+
+const COMMAND_TIMEOUT_MS = '300'
+const ALLOW = (seconds: number) => ({ 'cache-control': `max-age=0, stale-if-error=${seconds}` })
+const STALE_IF_ERROR = /^cache-service; hit; ttl=-?\d+; detail=stale-if-error$/
+
+const get = async (app: FastifyInstance, key: string, headers: Record<string, string> = {}) =>
+  await app.inject({ method: 'GET', url: `/cache/${key}`, headers })
+const put = async (app: FastifyInstance, key: string, value: string, query = '?ttl=60') =>
+  await app.inject({ method: 'PUT', url: `/cache/${key}${query}`, payload: value })
+const copies = (app: FastifyInstance) => (app.cacheStore as RedisCacheStore).nearCache.size.copies
+
+/** Until this app's change channel has carried a heartbeat: from then on it keeps copies. */
+async function hearing (app: FastifyInstance): Promise<void> {
+  await until(async () => {
+    await put(app, 'probe', 'p')
+    await get(app, 'probe', ALLOW(60))
+    return copies(app) > 0
+  }, 'the near cache hears its heartbeats')
+  await app.inject({ method: 'DELETE', url: '/cache/probe' })
+}
+
+t.test('Redis gone: a read that allows it gets the copy, marked stale; others get 503 as before', async (t) => {
+  const redis = await startRedis(t)
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS } })
+  await hearing(app)
+  const written = await put(app, 'hot', 'hot value')
+  await put(app, 'short', 'short value', '?ttl=1')
+  await put(app, 'unread', 'never read with the directive')
+  t.equal((await get(app, 'hot', ALLOW(30))).statusCode, 200)
+  t.equal((await get(app, 'short', ALLOW(30))).statusCode, 200)
+  t.equal((await get(app, 'unread')).statusCode, 200, 'a read without the directive keeps no copy')
+  t.equal(copies(app), 2)
+
+  await redis.kill()
+  const stale = await get(app, 'hot', ALLOW(30))
+  t.equal(stale.statusCode, 200, 'answered from the copy')
+  t.equal(stale.body, 'hot value')
+  t.equal(stale.headers.etag, written.headers.etag)
+  t.match(stale.headers['cache-status'], STALE_IF_ERROR)
+  t.equal(stale.headers['cache-control'], 'max-age=0', 'never as fresh')
+  t.match(stale.headers.age, /^\d+$/)
+  t.equal((await app.inject({ method: 'HEAD', url: '/cache/hot', headers: ALLOW(30) })).statusCode, 200)
+
+  const refused = await get(app, 'hot')
+  t.equal(refused.statusCode, 503, 'a read that does not allow it gets 503')
+  t.equal(refused.headers['retry-after'], '1')
+  t.equal((await get(app, 'unread', ALLOW(30))).statusCode, 503, 'nor is there a copy of what was not kept')
+  t.equal((await get(app, 'absent', ALLOW(30))).statusCode, 503, 'a miss is not known to be a miss')
+
+  // The allowance counts from the copy's TTL's end: short's, a second after it was written.
+  await sleep(1500)
+  t.equal((await get(app, 'short', ALLOW(30))).statusCode, 200, 'within the allowance')
+  t.equal((await get(app, 'short', ALLOW(0))).statusCode, 503, 'past it')
+  t.equal((await get(app, 'hot', ALLOW(1))).statusCode, 503,
+    'and from the last heartbeat heard, for a copy whose changes may have gone unheard since')
+
+  await redis.restart()
+  await until(async () => (await get(app, 'hot', ALLOW(30))).statusCode === 404, 'Redis answers again')
+  t.equal((await get(app, 'hot', ALLOW(30))).headers['cache-status'], 'cache-service; fwd=miss',
+    'what Redis says wins as soon as it answers (it lost everything: no persistence)')
+})
+
+t.test('no copy survives a change, by another replica or by this one', async (t) => {
+  const redis = await startRedis(t)
+  const env = { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS, KEY_PREFIX: 'shared:' }
+  const one = await buildTestApp(t, { env })
+  const two = await buildTestApp(t, { env })
+  await hearing(one)
+  for (const key of ['deleted', 'rewritten', 'tagged', 'purged', 'own']) {
+    await two.inject({ method: 'PUT', url: `/cache/${key}?ttl=60&stale=60`, headers: { 'cache-tag': 'tag' }, payload: 'old' })
+    t.equal((await get(one, key, ALLOW(60))).body, 'old')
+  }
+  t.equal(copies(one), 5)
+
+  await two.inject({ method: 'DELETE', url: '/cache/deleted' })
+  await put(two, 'rewritten', 'new')
+  await two.inject({ method: 'DELETE', url: '/cache?tag=tag&mode=remove' })
+  // The other replica hears of its changes, each within a heartbeat or so.
+  await until(() => copies(one) === 0, 'replica one forgets every key replica two changed')
+
+  for (const key of ['rewritten', 'own']) await put(one, key, 'v1')
+  // Its writes' announcements come back to it, and drop whatever copy it holds then: read once they have.
+  await sleep(200)
+  for (const key of ['rewritten', 'own']) t.equal((await get(one, key, ALLOW(60))).body, 'v1')
+  t.equal(copies(one), 2)
+  // Its own write is forgotten before it is sent, whatever the channel says and when.
+  await put(one, 'own', 'v2')
+  await redis.kill()
+  t.equal((await get(one, 'own', ALLOW(60))).statusCode, 503, 'never the value its own write replaced')
+  t.equal((await get(one, 'rewritten', ALLOW(60))).body, 'v1', 'while an unchanged copy is served')
+})
+
+t.test('a replica that stops hearing keeps no copy, and drops what it had when it hears again', async (t) => {
+  const redis = await startRedis(t)
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS } })
+  await hearing(app)
+  await put(app, 'k', 'v')
+  await put(app, 'other', 'v')
+  await sleep(200)
+  await get(app, 'k', ALLOW(60))
+  t.equal(copies(app), 1)
+  // The subscriber is cut, and may not subscribe again, so heartbeats stop coming back; writes still announce.
+  const admin = redis.admin()
+  await admin.acl('SETUSER', 'default', '-subscribe')
+  await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+  await sleep(3500)
+  t.equal((await get(app, 'other', ALLOW(60))).statusCode, 200)
+  t.equal(copies(app), 1, 'a read while deaf keeps no copy')
+  await admin.acl('SETUSER', 'default', '+subscribe')
+  await until(() => copies(app) === 0, 'the copy kept before the gap is dropped when the heartbeats return')
+  await get(app, 'other', ALLOW(60))
+  t.equal(copies(app), 1, 'and copies are kept again')
+})
