@@ -12,9 +12,12 @@
 // costs one request of Redis, as without budgets, and a limit too small for a share (under 100 / budgetPercent) is
 // counted request by request. Once the window is used up, a replica refuses locally until it ends.
 //
-// Failures: every call is bounded by the command timeout (callRedis), and a request waiting for a budget gets the
-// store's 503 with the call that failed; a request is never made to wait for a second call. A full Redis cannot
-// count, so what it refuses is admitted uncounted: reads, deletes and sliding expiry must go on.
+// Failures: every call is bounded by the command timeout (callRedis). A request waiting for a budget whose call
+// timed out gets the store's 503: it is never made to wait for a second call. One whose call failed at once (the
+// connection refused or dropped) is admitted uncounted, and so, for OUTAGE_MS, is every request, without asking;
+// the next one after asks again. So while Redis does not answer, a read that allows stale-if-error is answered from
+// the near cache, and any other request gets the route's own 503, each within one command timeout. A full Redis
+// cannot count either, so what it refuses is admitted uncounted: reads, deletes and sliding expiry must go on.
 import type { FastifyRateLimitOptions } from '@fastify/rate-limit'
 import { callRedis } from '../store/redis-call.js'
 import { defineScripts } from '../store/redis-commands.js'
@@ -22,6 +25,11 @@ import { StoreFullError } from '../store/types.js'
 import type { RedisClient } from './connections.js'
 
 type Counter = { current: number, ttl: number }
+
+/** How long after a failed grant requests are admitted uncounted before one asks Redis again. */
+const OUTAGE_MS = 1000
+/** A grant that failed sooner than this did not wait for Redis: its requests may still make their own call. */
+const FAST_FAILURE_MS = 100
 type Callback = (err: Error | null, result?: Counter) => void
 
 export interface RateLimitBudgets {
@@ -54,12 +62,16 @@ export class SharedBudgets {
   readonly #prefix: string
   readonly #settings: RateLimitBudgets
   readonly #windows: Map<string, Window>
+  /** performance.now() until which requests are admitted uncounted (Redis failed a grant): shared by every route. */
+  readonly #outage: { until: number }
 
-  constructor (redis: RedisClient, prefix: string, settings: RateLimitBudgets, windows = new Map<string, Window>()) {
+  constructor (redis: RedisClient, prefix: string, settings: RateLimitBudgets, windows = new Map<string, Window>(),
+    outage = { until: 0 }) {
     this.#redis = redis
     this.#prefix = prefix
     this.#settings = settings
     this.#windows = windows
+    this.#outage = outage
     defineScripts(redis)
   }
 
@@ -71,6 +83,10 @@ export class SharedBudgets {
   incr (key: string, callback: Callback, timeWindow: number, max: number): void {
     const counter = this.#prefix + key
     const now = performance.now()
+    if (now < this.#outage.until) {
+      callback(null, { current: 0, ttl: timeWindow })
+      return
+    }
     const window = this.#windowOf(counter, now)
     if (window.left > 0 || window.usedUp) {
       callback(null, this.#admit(window, max, now))
@@ -89,7 +105,8 @@ export class SharedBudgets {
     // Typed as route options, it is called with the limit's settings merged with them as `routeInfo`. Its counters
     // are named as @fastify/rate-limit's own store names them, so that both count the same during an upgrade.
     const { method, url } = (routeOptions as { routeInfo: { method?: string, url?: string } }).routeInfo
-    return new SharedBudgets(this.#redis, `${this.#prefix}${method}${url}-`, this.#settings, this.#windows)
+    return new SharedBudgets(this.#redis, `${this.#prefix}${method}${url}-`, this.#settings, this.#windows,
+      this.#outage)
   }
 
   #windowOf (counter: string, now: number): Window {
@@ -148,10 +165,11 @@ export class SharedBudgets {
       },
       (err: Error) => {
         window.inFlight -= take
+        const now = performance.now()
+        const uncounted = err instanceof StoreFullError || now - sentAt < FAST_FAILURE_MS
+        if (!(err instanceof StoreFullError)) this.#outage.until = now + OUTAGE_MS
         // The requests this grant was for get its outcome, at once.
-        for (const answer of window.waiting.splice(0, take)) {
-          answer(err instanceof StoreFullError ? { current: 0, ttl: timeWindow } : err)
-        }
+        for (const answer of window.waiting.splice(0, take)) answer(uncounted ? { current: 0, ttl: timeWindow } : err)
       })
   }
 }

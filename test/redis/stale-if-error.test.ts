@@ -7,6 +7,7 @@ import t from 'tap'
 import type { RedisCacheStore } from '../../src/store/redis-cache-store.js'
 import { buildTestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis-server.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { until } from '../helpers/until.js'
 
 const COMMAND_TIMEOUT_MS = '300'
@@ -77,7 +78,9 @@ t.test('no copy survives a change, by another replica or by this one', async (t)
   const two = await buildTestApp(t, { env })
   await hearing(one)
   for (const key of ['deleted', 'rewritten', 'tagged', 'purged', 'own']) {
-    await two.inject({ method: 'PUT', url: `/cache/${key}?ttl=60&stale=60`, headers: { 'cache-tag': 'tag' }, payload: 'old' })
+    await two.inject({
+      method: 'PUT', url: `/cache/${key}?ttl=60&stale=60`, headers: { 'cache-tag': 'tag' }, payload: 'old'
+    })
     t.equal((await get(one, key, ALLOW(60))).body, 'old')
   }
   t.equal(copies(one), 5)
@@ -121,3 +124,88 @@ t.test('a replica that stops hearing keeps no copy, and drops what it had when i
   await get(app, 'other', ALLOW(60))
   t.equal(copies(app), 1, 'and copies are kept again')
 })
+
+/**
+ * Reads HOT keys, all at once, over and over, allowing stale-if-error, while `outage` runs: what every answer was,
+ * and when it came relative to Redis going away (`away`) and answering again (`back`), as `outage` reports them.
+ */
+async function readThrough (app: FastifyInstance, outage: (marks: { away: number, back: number }) => Promise<void>) {
+  const HOT = 20
+  for (let i = 0; i < HOT; i++) {
+    t.equal((await put(app, `hot-${i}`, `value ${i}`, '?ttl=600')).statusCode, 201)
+  }
+  await sleep(200)
+  for (let i = 0; i < HOT; i++) await get(app, `hot-${i}`, ALLOW(60))
+  const marks = { away: Infinity, back: Infinity }
+  const answers: Array<{ at: number, status: number, kind: string }> = []
+  const reading = { on: true }
+  const load = (async () => {
+    while (reading.on) {
+      const round = await Promise.all(Array.from({ length: HOT }, async (_, i) =>
+        await get(app, `hot-${i}`, ALLOW(60))))
+      const at = performance.now()
+      for (const res of round) {
+        const status = String(res.headers['cache-status'])
+        answers.push({ at, status: res.statusCode, kind: status.includes('stale-if-error') ? 'stale' : 'fresh' })
+      }
+      await sleep(10)
+    }
+  })()
+  await sleep(1000)
+  await outage(marks)
+  await sleep(3000)
+  reading.on = false
+  await load
+  const failed = answers.filter(({ status }) => status !== 200)
+  const stale = answers.filter(({ kind }) => kind === 'stale')
+  return { answers, failed, stale, marks }
+}
+
+t.test('Redis killed under a steady read load, then restarted: no read fails, stale answers only meanwhile',
+  async (t) => {
+    const redis = await startRedis(t, { args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
+    const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS } })
+    await hearing(app)
+    const { answers, failed, stale, marks } = await readThrough(app, async (marks) => {
+      marks.away = performance.now()
+      await redis.kill()
+      await sleep(3000)
+      await redis.restart()
+      marks.back = performance.now()
+    })
+    t.same(failed.map(({ status }) => status), [], `none of ${answers.length} reads failed`)
+    t.ok(stale.length > 0, `${stale.length} were answered stale`)
+    t.ok(stale.every(({ at }) => at > marks.away && at < marks.back + 2000), 'only while Redis was away')
+    const lastStale = Math.max(...stale.map(({ at }) => at))
+    t.comment(`fresh answers again ${Math.max(0, lastStale - marks.back).toFixed(0)} ms after Redis was back`)
+    t.ok(answers.filter(({ at }) => at > marks.back + 2000).every(({ kind }) => kind === 'fresh'),
+      'and fresh ones within 2 s of its return')
+  })
+
+t.test('a failover behind one address under a steady read load: no read fails, stale answers only meanwhile',
+  async (t) => {
+    const primary = await startRedis(t)
+    const replica = await startRedis(t, { args: ['--replicaof', '127.0.0.1', String(primary.port)] })
+    const replicaAdmin = replica.admin()
+    await until(async () => /master_link_status:up/.test(await replicaAdmin.info('replication')), 'the replica')
+    const address = await startTcpProxy(t, primary.port)
+    const app = await buildTestApp(t, {
+      env: { REDIS_URL: address.url, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS }
+    })
+    await hearing(app)
+    const { answers, failed, stale, marks } = await readThrough(app, async (marks) => {
+      // Unplanned: the primary dies; two seconds later its replica is promoted and the address leads to it.
+      await until(async () => await replicaAdmin.exists('cache-service:cache:hot-19') === 1, 'replication')
+      marks.away = performance.now()
+      await primary.kill()
+      await sleep(2000)
+      await replicaAdmin.replicaof('NO', 'ONE')
+      address.retarget(replica.port)
+      marks.back = performance.now()
+    })
+    t.same(failed.map(({ status }) => status), [], `none of ${answers.length} reads failed`)
+    t.ok(stale.length > 0, `${stale.length} were answered stale`)
+    t.ok(stale.every(({ at }) => at > marks.away && at < marks.back + 2000), 'only during the failover')
+    t.ok(answers.filter(({ at }) => at > marks.back + 2000).every(({ kind }) => kind === 'fresh'),
+      'and fresh ones within 2 s of its end')
+  })
