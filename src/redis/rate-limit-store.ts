@@ -14,8 +14,9 @@
 //
 // Failures: every call is bounded by the command timeout (callRedis). A request waiting for a budget whose call
 // timed out gets the store's 503: it is never made to wait for a second call. One whose call failed at once (the
-// connection refused or dropped) is admitted uncounted, and so, for OUTAGE_MS, is every request, without asking;
-// the next one after asks again. So while Redis does not answer, a read that allows stale-if-error is answered from
+// connection refused or dropped) is admitted uncounted, and so is every request until a grant succeeds again: one
+// grant at a time asks, every OUTAGE_MS, while the request that sent it is admitted at once. So while Redis does
+// not answer, a read that allows stale-if-error is answered from
 // the near cache, and any other request gets the route's own 503, each within one command timeout. A full Redis
 // cannot count either, so what it refuses is admitted uncounted: reads, deletes and sliding expiry must go on.
 import type { FastifyRateLimitOptions } from '@fastify/rate-limit'
@@ -62,11 +63,14 @@ export class SharedBudgets {
   readonly #prefix: string
   readonly #settings: RateLimitBudgets
   readonly #windows: Map<string, Window>
-  /** performance.now() until which requests are admitted uncounted (Redis failed a grant): shared by every route. */
-  readonly #outage: { until: number }
+  /**
+   * Redis failed a grant: requests are admitted uncounted until one sent at or after `until` succeeds (`probing`
+   * while it is out). Shared by every route's store.
+   */
+  readonly #outage: { until: number, probing: boolean }
 
   constructor (redis: RedisClient, prefix: string, settings: RateLimitBudgets, windows = new Map<string, Window>(),
-    outage = { until: 0 }) {
+    outage = { until: 0, probing: false }) {
     this.#redis = redis
     this.#prefix = prefix
     this.#settings = settings
@@ -83,11 +87,16 @@ export class SharedBudgets {
   incr (key: string, callback: Callback, timeWindow: number, max: number): void {
     const counter = this.#prefix + key
     const now = performance.now()
-    if (now < this.#outage.until) {
+    const window = this.#windowOf(counter, now)
+    if (this.#outage.until !== 0) {
+      // In an outage: the first request after OUTAGE_MS probes with a grant of its window, without waiting for it.
+      if (now >= this.#outage.until && !this.#outage.probing) {
+        this.#outage.probing = true
+        this.#grant(counter, window, 1, timeWindow, max)
+      }
       callback(null, { current: 0, ttl: timeWindow })
       return
     }
-    const window = this.#windowOf(counter, now)
     if (window.left > 0 || window.usedUp) {
       callback(null, this.#admit(window, max, now))
       return
@@ -146,6 +155,7 @@ export class SharedBudgets {
     callRedis(this.#redis, 'rateLimit', this.#redis.rateLimitGrant(counter, take, timeWindow)).then(
       ([count, ttl]) => {
         window.inFlight -= take
+        Object.assign(this.#outage, { until: 0, probing: false })
         const endsAt = sentAt + ttl
         // A grant from a new window (the previous one ended meanwhile) starts afresh; within one window, the earlier
         // end is kept, so that no request taken from a window is admitted after it.
@@ -167,7 +177,7 @@ export class SharedBudgets {
         window.inFlight -= take
         const now = performance.now()
         const uncounted = err instanceof StoreFullError || now - sentAt < FAST_FAILURE_MS
-        if (!(err instanceof StoreFullError)) this.#outage.until = now + OUTAGE_MS
+        if (!(err instanceof StoreFullError)) Object.assign(this.#outage, { until: now + OUTAGE_MS, probing: false })
         // The requests this grant was for get its outcome, at once.
         for (const answer of window.waiting.splice(0, take)) answer(uncounted ? { current: 0, ttl: timeWindow } : err)
       })

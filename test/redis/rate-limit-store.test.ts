@@ -1,11 +1,13 @@
 // The shared rate limit's budgets (redis/rate-limit-store.ts), as two replicas on one real Redis use them: never more
 // than the limit admitted in a window, all of it admitted when both keep asking, far fewer round trips than requests,
 // nothing of a window used after it ends, and a bounded number of callers held.
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { Redis } from 'ioredis'
 import { SharedBudgets } from '../../src/redis/rate-limit-store.js'
 import { StoreUnavailableError } from '../../src/store/types.js'
 import { startRedis } from '../helpers/redis-server.js'
+import { until } from '../helpers/until.js'
 
 const redis = await startRedis(t)
 
@@ -123,6 +125,32 @@ t.test('a hung Redis fails every waiting request with the store\'s error, within
   t.ok(answers.every((answer) => answer instanceof StoreUnavailableError), 'each got StoreUnavailableError (503)')
   t.ok(elapsed < 900, `all answered in ${Math.round(elapsed)} ms, within one 500 ms timeout (and its sweep)`)
 })
+
+t.test('after a failed grant, requests are admitted uncounted at once, and one probe a second asks again',
+  async (t) => {
+    const store = replica(10)
+    await incr(store, 'caller:outage', 60_000, 1000)
+    const before = await grantsCalled(redis.admin())
+    redis.pause()
+    t.teardown(() => { redis.resume() })
+    const first = await Promise.all(Array.from({ length: 30 }, async () =>
+      await incr(store, 'caller:outage', 60_000, 1000)))
+    t.ok(first.some((answer) => answer instanceof StoreUnavailableError), 'the grant that timed out answers 503')
+    const started = performance.now()
+    const during: Answer[] = []
+    while (performance.now() - started < 2500) {
+      during.push(await incr(store, 'caller:outage', 60_000, 1000))
+      await sleep(10)
+    }
+    t.ok(during.every((answer) => !(answer instanceof Error) && answer.current === 0), 'then each is admitted at once')
+    redis.resume()
+    await until(async () => {
+      const answer = await incr(store, 'caller:outage', 60_000, 1000)
+      return !(answer instanceof Error) && answer.current > 0
+    }, 'a probe to succeed, and counting to resume')
+    const probes = await grantsCalled(redis.admin()) - before
+    t.ok(probes >= 2 && probes <= 8, `${probes} grants reached Redis over the outage and its end, one a second`)
+  })
 
 t.test('under steady load across window ends, no window admits past the limit', async (t) => {
   const [a, b] = [replica(25), replica(25)]

@@ -1,11 +1,12 @@
 // Stale-if-error (RFC 5861) from the near cache: when Redis does not answer, a read that allows it is answered with
 // the last copy its replica read, marked stale, within the caller's allowance; and no copy outlives a change that
 // any replica made, this replica's own writes first of all.
-import { setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import type { RedisCacheStore } from '../../src/store/redis-cache-store.js'
 import { buildTestApp } from '../helpers/app.js'
+import { startCluster } from '../helpers/redis-cluster.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { until } from '../helpers/until.js'
@@ -102,6 +103,65 @@ t.test('no copy survives a change, by another replica or by this one', async (t)
   t.equal((await get(one, 'own', ALLOW(60))).statusCode, 503, 'never the value its own write replaced')
   t.equal((await get(one, 'rewritten', ALLOW(60))).body, 'v1', 'while an unchanged copy is served')
 })
+
+t.test('how soon another replica\'s write reaches a replica\'s near cache', async (t) => {
+  const redis = await startRedis(t)
+  const env = { REDIS_URL: redis.url, KEY_PREFIX: 'delay:' }
+  const one = await buildTestApp(t, { env })
+  const two = await buildTestApp(t, { env })
+  await hearing(one)
+  const delays: number[] = []
+  for (let i = 0; i < 100; i++) {
+    await put(two, 'k', `v${i}`)
+    await sleep(20)
+    await get(one, 'k', ALLOW(60))
+    if (copies(one) !== 1) continue
+    await put(two, 'k', `w${i}`)
+    // From the writer's acknowledgement: what a caller of replica two could observe first.
+    const acknowledged = performance.now()
+    while (copies(one) !== 0 && performance.now() - acknowledged < 5000) await setImmediate()
+    delays.push(performance.now() - acknowledged)
+  }
+  delays.sort((a, b) => a - b)
+  const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]!
+  t.ok(delays.length >= 90, `${delays.length} samples`)
+  t.comment(`invalidation delay after the write's answer: p50 ${at(0.5).toFixed(2)} ms, ` +
+    `p99 ${at(0.99).toFixed(2)} ms, max ${at(1).toFixed(2)} ms`)
+  // The bound that matters: within the heartbeat's gap, past which the replica stops trusting what it holds.
+  t.ok(at(1) < 3000, 'every change heard well within the gap that would make the replica deaf')
+})
+
+t.test('on a cluster: copies kept from every node, forgotten on another replica\'s change, served when it fails',
+  async (t) => {
+    const cluster = await startCluster(t)
+    // Without the shared rate limit: with every node gone, ioredis waits for the slots to come back rather than
+    // failing at once, so a request whose counter call times out gets that 503 within the command timeout, never a
+    // second wait (test/redis/rate-limit-store.test.ts). Here, the near cache alone.
+    const env = {
+      REDIS_CLUSTER: 'true',
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS,
+      KEY_PREFIX: 'cluster:',
+      RATE_LIMIT_MAX: '0'
+    }
+    const one = await buildTestApp(t, { env })
+    const two = await buildTestApp(t, { env })
+    await hearing(one)
+    const keys = Array.from({ length: 30 }, (_, i) => `spread-${i}`)
+    for (const key of keys) await put(two, key, `value of ${key}`)
+    // The writes' announcements cross the cluster bus to the subscriber's node: read once they have arrived.
+    await sleep(500)
+    for (const key of keys) t.equal((await get(one, key, ALLOW(60))).statusCode, 200)
+    t.equal(copies(one), keys.length, 'keys of every slot are kept')
+    await put(two, 'spread-0', 'changed')
+    await until(() => copies(one) === keys.length - 1, 'a change announced on one node reaches the other replica')
+
+    for (const node of cluster.nodes) await node.kill()
+    const answers = await Promise.all(keys.slice(1).map(async (key) => await get(one, key, ALLOW(60))))
+    t.same(answers.map((res) => res.statusCode), Array(keys.length - 1).fill(200), 'every copy answers')
+    t.ok(answers.every((res) => STALE_IF_ERROR.test(String(res.headers['cache-status']))), 'marked stale')
+    t.equal((await get(one, 'spread-0', ALLOW(60))).statusCode, 503, 'the changed key has no copy')
+  })
 
 t.test('a replica that stops hearing keeps no copy, and drops what it had when it hears again', async (t) => {
   const redis = await startRedis(t)
