@@ -144,7 +144,12 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     keyIsolation: security.keyIsolation,
     maxStaleIfErrorSeconds: config.cache.near.maxStaleIfErrorSeconds
   })
-  await app.register(cacheBulkRoutes, { prefix: '/cache-bulk', ...config.cache, keyIsolation: security.keyIsolation })
+  await app.register(cacheBulkRoutes, {
+    prefix: '/cache-bulk',
+    ...config.cache,
+    keyIsolation: security.keyIsolation,
+    maxStaleIfErrorSeconds: config.cache.near.maxStaleIfErrorSeconds
+  })
   await app.register(sessionRoutes, { prefix: '/sessions', ...config.sessions, keyIsolation: security.keyIsolation })
 
   routeMethods.addMethodNotAllowedRoutes()

@@ -3,11 +3,13 @@
 // and the store's commands for all keys leave in one tick, which ioredis's auto-pipelining sends as one round trip
 // per Redis node. Nothing spans keys: a bulk write is not a transaction.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
 import { authenticatedCaller } from '../auth/caller.js'
 import { PayloadTooLargeError } from '../errors.js'
 import { freshSeconds } from '../http/cache-status.js'
 import { requireMediaType } from '../http/media-type.js'
 import { CACHE_KEY_MAX_CHARACTERS } from '../schemas/cache.js'
+import { cacheControlRequestSchema } from '../schemas/cache-lease.js'
 import {
   BulkDeleteResultSchema, bulkKeysSchema, bulkPutSchema, BulkPutResultSchema, BulkReadSchema
 } from '../schemas/cache-bulk.js'
@@ -25,6 +27,8 @@ export interface CacheBulkRoutesOptions {
   /** Value bytes one bulk read may answer with. */
   bulkMaxResponseBytes: number
   keyIsolation: KeyIsolation
+  /** The longest stale-if-error a read may ask for (0: it is not offered). */
+  maxStaleIfErrorSeconds: number
 }
 
 /** A JSON-escaped key takes at most twelve characters per character (a surrogate pair as two \uXXXX), and its
@@ -54,6 +58,7 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
       tags: ['cache'],
       operationId: 'getCacheEntries',
       body: bulkKeysSchema(limits),
+      headers: z.object({ 'cache-control': cacheControlRequestSchema(options.maxStaleIfErrorSeconds).optional() }),
       response: { 200: BulkReadSchema }
     },
     config: {
@@ -62,7 +67,9 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
     }
   }, async (request) => {
     const storeName = storeNames(authenticatedCaller(request))
-    const found = await readWithin(app.cacheStore, request.body.keys.map(storeName), options.bulkMaxResponseBytes)
+    const staleIfErrorMs = (request.headers['cache-control'] ?? 0) * 1000
+    const found = await readWithin(app.cacheStore, request.body.keys.map(storeName), options.bulkMaxResponseBytes,
+      staleIfErrorMs)
     return {
       entries: request.body.keys.map((key, i) => {
         const { entry, tooLarge } = found[i]!
@@ -151,13 +158,14 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
  * their share. A value that still does not fit is not read (tooLarge), and the caller reads it alone.
  * A read changes nothing, so a failure of any key fails the request, which the caller may simply retry.
  */
-async function readWithin (store: CacheStore, keys: readonly string[], budget: number): Promise<CacheLookup[]> {
+async function readWithin (store: CacheStore, keys: readonly string[], budget: number, staleIfErrorMs: number)
+  : Promise<CacheLookup[]> {
   const share = Math.floor(budget / keys.length)
-  const found = await Promise.all(keys.map(async (key) => await store.get(key, undefined, share)))
+  const found = await Promise.all(keys.map(async (key) => await store.get(key, undefined, share, staleIfErrorMs)))
   let left = budget - found.reduce((sum, { entry }) => sum + (entry?.value.length ?? 0), 0)
   for (const [i, lookup] of found.entries()) {
     if (lookup.tooLarge !== true || left <= share) continue
-    found[i] = await store.get(keys[i]!, undefined, left)
+    found[i] = await store.get(keys[i]!, undefined, left, staleIfErrorMs)
     left -= found[i]!.entry?.value.length ?? 0
   }
   return found

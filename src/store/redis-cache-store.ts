@@ -83,10 +83,14 @@ export class RedisCacheStore implements CacheStore {
       this.#near.endRead(redisKey, startedAt)
       const copy = err instanceof StoreUnavailableError ? this.#near.staleCopy(redisKey, staleIfErrorMs) : undefined
       if (copy === undefined) throw err
+      // A read bounded in bytes is so from memory too.
+      if (maxValueBytes !== undefined && copy.value.length > maxValueBytes) {
+        return { entry: undefined, lease: undefined, tooLarge: true }
+      }
       return { entry: copy, lease: undefined, servedOnError: true }
     }
-    // A value too large to read is not kept either: the key is forgotten.
-    this.#near.endRead(redisKey, startedAt, found.entry ?? null)
+    // A value too large to read leaves the copy as it is (a change would have dropped it).
+    this.#near.endRead(redisKey, startedAt, found.tooLarge === true ? undefined : found.entry ?? null)
     return found
   }
 

@@ -59,6 +59,17 @@ t.test('Redis gone: a read that allows it gets the copy, marked stale; others ge
   t.equal((await get(app, 'unread', ALLOW(30))).statusCode, 503, 'nor is there a copy of what was not kept')
   t.equal((await get(app, 'absent', ALLOW(30))).statusCode, 503, 'a miss is not known to be a miss')
 
+  const bulk = async (keys: string[]) => await app.inject({
+    method: 'POST', url: '/cache-bulk/get', headers: ALLOW(30), payload: { keys }
+  })
+  const both = await bulk(['hot', 'short'])
+  t.equal(both.statusCode, 200, 'a bulk read is answered from the copies, entry by entry')
+  t.match(both.json().entries, [
+    { key: 'hot', found: true, value: Buffer.from('hot value').toString('base64'), stale: true, ttlSeconds: 0 },
+    { key: 'short', found: true, stale: true }
+  ])
+  t.equal((await bulk(['hot', 'unread'])).statusCode, 503, 'but not when a key has no copy')
+
   // The allowance counts from the copy's TTL's end: short's, a second after it was written.
   await sleep(1500)
   t.equal((await get(app, 'short', ALLOW(30))).statusCode, 200, 'within the allowance')
