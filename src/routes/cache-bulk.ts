@@ -9,7 +9,7 @@ import { PayloadTooLargeError } from '../errors.js'
 import { freshSeconds } from '../http/cache-status.js'
 import { requireMediaType } from '../http/media-type.js'
 import { CACHE_KEY_MAX_CHARACTERS } from '../schemas/cache.js'
-import { cacheControlRequestSchema } from '../schemas/cache-lease.js'
+import { cacheControlRequestSchema, millisecondsOf } from '../schemas/cache-lease.js'
 import {
   BulkDeleteResultSchema, bulkKeysSchema, bulkPutSchema, BulkPutResultSchema, BulkReadSchema
 } from '../schemas/cache-bulk.js'
@@ -67,7 +67,7 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
     }
   }, async (request) => {
     const storeName = storeNames(authenticatedCaller(request))
-    const staleIfErrorMs = (request.headers['cache-control'] ?? 0) * 1000
+    const staleIfErrorMs = millisecondsOf(request.headers['cache-control'])
     const found = await readWithin(app.cacheStore, request.body.keys.map(storeName), options.bulkMaxResponseBytes,
       staleIfErrorMs)
     return {
@@ -158,7 +158,8 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
  * their share. A value that still does not fit is not read (tooLarge), and the caller reads it alone.
  * A read changes nothing, so a failure of any key fails the request, which the caller may simply retry.
  */
-async function readWithin (store: CacheStore, keys: readonly string[], budget: number, staleIfErrorMs: number)
+async function readWithin (store: CacheStore, keys: readonly string[], budget: number,
+  staleIfErrorMs: number | undefined)
   : Promise<CacheLookup[]> {
   const share = Math.floor(budget / keys.length)
   const found = await Promise.all(keys.map(async (key) => await store.get(key, undefined, share, staleIfErrorMs)))

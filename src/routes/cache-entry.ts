@@ -13,6 +13,7 @@ export interface EntryWrite {
   contentType?: string | undefined
   ttlSeconds?: number | undefined
   staleSeconds?: number | undefined
+  staleIfErrorSeconds?: number | undefined
   tags?: readonly string[] | undefined
   leaseToken?: string | undefined
 }
@@ -26,6 +27,7 @@ export function entryToStore (write: EntryWrite, defaultTtlSeconds: number, stor
     etag: entityTagOf(contentType, write.value),
     ttlSeconds: write.ttlSeconds ?? defaultTtlSeconds,
     staleSeconds: write.staleSeconds ?? 0,
+    staleIfErrorSeconds: write.staleIfErrorSeconds ?? 0,
     tags: (write.tags ?? []).map(storeName),
     leaseToken: write.leaseToken
   }

@@ -11,7 +11,7 @@ import {
   DEFAULT_MEDIA_TYPE, MEDIA_TYPE_MAX_BYTES, isMediaType, MediaTypeSchema, TagInvalidationSchema
 } from '../schemas/cache.js'
 import {
-  cacheControlRequestSchema, CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema
+  cacheControlRequestSchema, CacheLeaseTokenSchema, cacheLeaseRequestSchema, millisecondsOf, PreferSchema
 } from '../schemas/cache-lease.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import { lookupWithLease } from '../store/lease-lookup.js'
@@ -103,7 +103,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       const { entry, lease, waited, servedOnError } = await lookupWithLease(app.cacheStore, key, {
         lease: leaseTtlMs === undefined ? undefined : { ttlMs: leaseTtlMs },
         waitMs,
-        staleIfErrorMs: (request.headers['cache-control'] ?? 0) * 1000,
+        staleIfErrorMs: millisecondsOf(request.headers['cache-control']),
         waiter: { caller: caller.id, signal: waitMs > 0 ? clientGone(reply) : undefined }
       })
       app.metrics.cacheLookups.inc({ result: lookupResult(entry) })
@@ -162,6 +162,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       contentType: storedType ?? contentType,
       ttlSeconds: request.query.ttl,
       staleSeconds: request.query.stale,
+      staleIfErrorSeconds: request.query['stale-if-error'],
       tags: request.headers['cache-tag'],
       leaseToken: request.headers['cache-lease-token']
     }, limits.defaultTtlSeconds, storeName)

@@ -32,6 +32,8 @@ export function bulkPutSchema ({ maxKeys, maxTtlSeconds, maxValueBytes }: BulkLi
       .describe('Seconds until the entry expires; the configured default applies when absent'),
     staleSeconds: wholeSeconds(maxTtlSeconds).optional()
       .describe('Seconds after the TTL during which the entry may still be served, marked stale (as ?stale= on PUT)'),
+    staleIfErrorSeconds: wholeSeconds(maxTtlSeconds).optional()
+      .describe('The stale-if-error of reads of this entry that name none (as ?stale-if-error= on PUT)'),
     tags: CacheTagsSchema.optional().describe('Tags for the entry, as in Cache-Tag'),
     ifMatch: EntityTagListHeaderSchema.optional().describe('As the If-Match header, for this entry alone'),
     ifNoneMatch: EntityTagListHeaderSchema.optional().describe('As the If-None-Match header, for this entry alone')

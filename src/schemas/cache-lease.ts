@@ -52,9 +52,15 @@ export function cacheControlRequestSchema (maxSeconds: number) {
       return seconds === undefined ? undefined : Math.min(Number(seconds), maxSeconds)
     })
     .describe('`stale-if-error=<seconds>` (RFC 5861): should Redis not answer (down, hung past its command timeout, ' +
-      'failing over), answer with the last copy of the entry this replica read for a caller that asked this, if ' +
-      'it has been stale for no longer than that: 200, marked stale (`Cache-Status: ...; detail=stale-if-error`, ' +
+      'failing over), answer with the last copy of the entry this replica read, if it has been stale for no longer ' +
+      'than that: 200, marked stale (`Cache-Status: ...; detail=stale-if-error`, ' +
       `\`Age\`, \`max-age=0\`). At most ${maxSeconds} seconds (STALE_IF_ERROR_MAX_SECONDS) are honoured; a copy ` +
       'counts as stale from its TTL\'s end, or from the last moment the replica is sure it heard of every change, ' +
-      'whichever is first. Other directives are ignored')
+      'whichever is first. Without it, the entry\'s own (?stale-if-error= on its PUT) applies; 0 refuses any. ' +
+      'Other directives are ignored')
+}
+
+/** Seconds as milliseconds, undefined kept: a read that names no stale-if-error takes its entry's. */
+export function millisecondsOf (seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : seconds * 1000
 }

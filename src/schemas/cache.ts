@@ -52,7 +52,11 @@ export function cachePutQuerySchema (maxTtlSeconds: number) {
       .describe('Seconds until the entry expires; the configured default applies when absent'),
     stale: wholeSecondsQuery(maxTtlSeconds).optional()
       .describe('Seconds after the TTL during which GET still answers the value, marked stale, and hands one ' +
-        'caller a lease to refresh it (RFC 5861 stale-while-revalidate); none when absent')
+        'caller a lease to refresh it (RFC 5861 stale-while-revalidate); none when absent'),
+    'stale-if-error': wholeSecondsQuery(maxTtlSeconds).optional()
+      .describe('The stale-if-error (RFC 5861) of reads of this entry that name none in Cache-Control: while ' +
+        'Redis does not answer, a replica answers with its last copy of the entry, marked stale, for up to this ' +
+        'many seconds (capped by STALE_IF_ERROR_MAX_SECONDS); none when absent')
   })
 }
 

@@ -13,6 +13,8 @@ export interface CacheEntry {
   ttlMs: number
   /** Milliseconds since it was stored; undefined for an entry written before the store kept that. */
   ageMs: number | undefined
+  /** The stale-if-error its write gave it, for reads that name none; undefined or 0 for none. */
+  staleIfErrorSeconds?: number | undefined
 }
 
 /**
@@ -40,6 +42,8 @@ export interface CachePut {
   ttlSeconds: number
   /** Seconds after that it may still be served, marked stale, while one caller refreshes it. */
   staleSeconds: number
+  /** Seconds stale it may be answered with while the store does not answer, to reads that name none; 0 for none. */
+  staleIfErrorSeconds: number
   /** Tags the entry carries, already validated and without repeats; invalidateTag removes every entry of a tag. */
   tags: readonly string[]
   /** The token of the lease the value was computed under: stored only while that lease is still the key's. */
@@ -70,8 +74,9 @@ export interface CacheStore {
   /**
    * Reads an entry; with `lease`, a miss or stale entry grants the caller a lease of that lifetime if none is held.
    * With `maxValueBytes`, a larger value is not read at all (tooLarge), so a read's memory stays within it.
-   * With `staleIfErrorMs`, a backend that does not answer is answered for by the last copy this process read, if it
-   * has one stale for no longer than that (servedOnError); stores that always answer ignore it.
+   * A backend that does not answer is answered for by the last copy this process read, if it has one stale for no
+   * longer than `staleIfErrorMs`, or when that is undefined the entry's own staleIfErrorSeconds (servedOnError);
+   * stores that always answer ignore it.
    */
   get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, staleIfErrorMs?: number): Promise<CacheLookup>
   /** Any successful write ends the key's lease. */

@@ -68,12 +68,12 @@ export class RedisCacheStore implements CacheStore {
   }
 
   /**
-   * With `staleIfErrorMs` and the near cache on, what is read is kept in it, and answers (marked stale, within that
-   * allowance) should Redis not answer.
+   * With the near cache on, an entry read for a caller that names a stale-if-error, or that has one of its own, is
+   * kept in it, and answers (marked stale, within the caller's allowance, or else the entry's) should Redis not.
    */
-  async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, staleIfErrorMs = 0)
+  async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, staleIfErrorMs?: number)
     : Promise<CacheLookup> {
-    if (staleIfErrorMs <= 0 || !this.#near.enabled) return await this.#get(key, lease, maxValueBytes)
+    if (staleIfErrorMs === 0 || !this.#near.enabled) return await this.#get(key, lease, maxValueBytes)
     const redisKey = this.#prefix + key
     const startedAt = this.#near.beginRead(redisKey)
     let found: CacheLookup
@@ -89,8 +89,10 @@ export class RedisCacheStore implements CacheStore {
       }
       return { entry: copy, lease: undefined, servedOnError: true }
     }
-    // A value too large to read leaves the copy as it is (a change would have dropped it).
-    this.#near.endRead(redisKey, startedAt, found.tooLarge === true ? undefined : found.entry ?? null)
+    // A value too large to read leaves the copy as it is (a change would have dropped it), and so does a read that
+    // keeps nothing.
+    const keep = staleIfErrorMs !== undefined || (found.entry?.staleIfErrorSeconds ?? 0) > 0
+    this.#near.endRead(redisKey, startedAt, found.tooLarge === true || !keep ? undefined : found.entry ?? null)
     return found
   }
 
@@ -102,7 +104,7 @@ export class RedisCacheStore implements CacheStore {
     const token = lease === undefined ? '' : randomBytes(16).toString('base64url')
     const reply = this.#redis.cacheGetBuffer(this.#prefix + key, lease === undefined ? '' : String(lease.ttlMs), token,
       maxValueBytes === undefined ? '' : String(maxValueBytes))
-    const [value, contentType, etag, ttlMs, ageMs, leaseState, leaseMs, tooLarge] =
+    const [value, contentType, etag, ttlMs, ageMs, leaseState, leaseMs, tooLarge, staleIfError] =
       await callRedis(this.#redis, 'cacheGet', reply)
     if (tooLarge === 1) return { entry: undefined, lease: undefined, tooLarge: true }
     const entry = value === null
@@ -112,7 +114,8 @@ export class RedisCacheStore implements CacheStore {
           contentType: contentType!.toString(),
           etag: etag!.toString(),
           ttlMs,
-          ageMs: ageMs < 0 ? undefined : ageMs
+          ageMs: ageMs < 0 ? undefined : ageMs,
+          staleIfErrorSeconds: staleIfError == null ? undefined : Number(staleIfError.toString())
         }
     return { entry, lease: leaseOf(leaseState.toString(), leaseMs, token) }
   }
@@ -125,8 +128,8 @@ export class RedisCacheStore implements CacheStore {
    */
   async #read (key: string): Promise<CacheLookup | undefined> {
     if (this.#clock.now() === undefined) return undefined
-    const [value, contentType, etag, freshUntil, storedAt, leaseToken, leaseEnds] = await callRedis(this.#redis,
-      'cacheGet', this.#redis.hmgetBuffer(this.#prefix + key, 'v', 't', 'e', 'f', 'a', 'l', 'x'))
+    const [value, contentType, etag, freshUntil, storedAt, leaseToken, leaseEnds, staleIfError] = await callRedis(
+      this.#redis, 'cacheGet', this.#redis.hmgetBuffer(this.#prefix + key, 'v', 't', 'e', 'f', 'a', 'l', 'x', 'i'))
     const now = this.#clock.now()
     if (now === undefined || (etag != null && freshUntil == null)) return undefined
     const entry = etag == null
@@ -136,7 +139,8 @@ export class RedisCacheStore implements CacheStore {
           contentType: contentType!.toString(),
           etag: etag.toString(),
           ttlMs: Math.round(Number(freshUntil!.toString()) - now),
-          ageMs: storedAt == null ? undefined : Math.round(now - Number(storedAt.toString()))
+          ageMs: storedAt == null ? undefined : Math.round(now - Number(storedAt.toString())),
+          staleIfErrorSeconds: staleIfError == null ? undefined : Number(staleIfError.toString())
         }
     if (entry !== undefined && entry.ttlMs > 0) return { entry, lease: undefined }
     // A miss or a stale entry: somebody may be computing the value, and the lease says who.
@@ -153,7 +157,7 @@ export class RedisCacheStore implements CacheStore {
     const written = await this.#tags.join(key, entry.tags, ttlMs + staleMs)
     const reply = this.#redis.cachePut(this.#prefix + key, entry.value, entry.contentType, entry.etag, ttlMs,
       ...encodePreconditions(preconditions), written?.writeId ?? '', staleMs, entry.leaseToken ?? '',
-      this.#changeChannel, entry.tags.join(' '))
+      this.#changeChannel, entry.tags.join(' '), entry.staleIfErrorSeconds)
     const [code, replacedId, replacedTags] = await callRedis(this.#redis, 'cachePut', reply)
     const result = PUT_RESULTS[code]!
     if (result === 'precondition-failed' || result === 'lease-lost') {

@@ -7,7 +7,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     cachePut (key: string, value: Buffer, contentType: string, etag: string, freshMs: number,
       ifMatch: string, ifNoneMatch: string, writeId: string, staleMs: number, leaseToken: string,
-      changeChannel: string, tags: string): Result<[number, string?, string?], Context>
+      changeChannel: string, tags: string, staleIfErrorSeconds: number): Result<[number, string?, string?], Context>
     tagAdd (key: string, member: string, ttlMs: number): Result<number, Context>
     tagTake (key: string, count: number): Result<string[], Context>
     /** numberOfKeys entry keys, then as many write ids, then the change channel. */
@@ -17,7 +17,7 @@ declare module 'ioredis' {
     cacheMarkStale (key: string, ifMatch: string, ifNoneMatch: string, changeChannel: string)
     : Result<[number, string?, string?], Context>
     cacheGetBuffer (key: string, leaseTtlMs: string, leaseToken: string, maxValueBytes: string): Result<
-      [Buffer | null, Buffer | null, Buffer | null, number, number, Buffer, number, (1 | undefined)?], Context>
+      [Buffer | null, Buffer | null, Buffer | null, number, number, Buffer, number, 0 | 1, Buffer | null], Context>
     conditionalDelete (key: string, ifMatch: string, ifNoneMatch: string, changeChannel: string)
     : Result<[number, string?, string?], Context>
     sessionGet (key: string, touch: '1' | '0'): Result<string[] | null, Context>

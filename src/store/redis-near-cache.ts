@@ -26,6 +26,8 @@ interface Copy {
   /** performance.now() when the entry stops being fresh, and when it was stored (undefined: unknown). */
   freshUntil: number
   storedAt: number | undefined
+  /** The entry's own stale-if-error, for reads that name none. */
+  ownAllowanceMs: number
 }
 
 export interface NearCacheOptions {
@@ -117,7 +119,8 @@ export class NearCache {
       contentType: entry.contentType,
       etag: entry.etag,
       freshUntil,
-      storedAt: entry.ageMs === undefined ? undefined : now - entry.ageMs
+      storedAt: entry.ageMs === undefined ? undefined : now - entry.ageMs,
+      ownAllowanceMs: (entry.staleIfErrorSeconds ?? 0) * 1000
     }, { ttl: Math.max(1, Math.ceil(Math.max(freshUntil, now) - now + this.#maxStaleIfErrorMs)) })
   }
 
@@ -128,15 +131,17 @@ export class NearCache {
 
   /**
    * The copy to answer with while Redis does not answer, marked stale (ttlMs at most 0), if the caller's allowance
-   * covers how long it has been stale: since its freshness ended, or since the last moment the replica is sure to
-   * have heard every change (its latest heartbeat heard), whichever came first.
+   * (or, when it names none, the entry's own) covers how long it has been stale: since its freshness ended, or since
+   * the last moment the replica is sure to have heard every change (its latest heartbeat heard), whichever came
+   * first.
    */
-  staleCopy (key: string, allowanceMs: number): CacheEntry | undefined {
+  staleCopy (key: string, requestedMs: number | undefined): CacheEntry | undefined {
     const copy = this.#copies?.get(key)
     if (copy === undefined) return undefined
     const now = performance.now()
     const staleSince = Math.min(copy.freshUntil, this.#heardUpTo)
-    if (now - staleSince > Math.min(allowanceMs, this.#maxStaleIfErrorMs)) return undefined
+    const allowanceMs = requestedMs ?? copy.ownAllowanceMs
+    if (allowanceMs <= 0 || now - staleSince > Math.min(allowanceMs, this.#maxStaleIfErrorMs)) return undefined
     return {
       value: copy.value,
       contentType: copy.contentType,

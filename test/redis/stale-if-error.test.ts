@@ -38,10 +38,19 @@ t.test('Redis gone: a read that allows it gets the copy, marked stale; others ge
   const written = await put(app, 'hot', 'hot value')
   await put(app, 'short', 'short value', '?ttl=1')
   await put(app, 'unread', 'never read with the directive')
+  await put(app, 'own', 'its write allows it', '?ttl=60&stale-if-error=30')
+  await app.inject({
+    method: 'POST',
+    url: '/cache-bulk/put',
+    payload: { entries: [{ key: 'bulk-own', value: Buffer.from('bulk').toString('base64'), staleIfErrorSeconds: 30 }] }
+  })
+  await sleep(200)
   t.equal((await get(app, 'hot', ALLOW(30))).statusCode, 200)
   t.equal((await get(app, 'short', ALLOW(30))).statusCode, 200)
   t.equal((await get(app, 'unread')).statusCode, 200, 'a read without the directive keeps no copy')
-  t.equal(copies(app), 2)
+  t.equal((await get(app, 'own')).statusCode, 200, 'unless the entry has a stale-if-error of its own')
+  t.equal((await get(app, 'bulk-own')).statusCode, 200)
+  t.equal(copies(app), 4)
 
   await redis.kill()
   const stale = await get(app, 'hot', ALLOW(30))
@@ -53,6 +62,9 @@ t.test('Redis gone: a read that allows it gets the copy, marked stale; others ge
   t.match(stale.headers.age, /^\d+$/)
   t.equal((await app.inject({ method: 'HEAD', url: '/cache/hot', headers: ALLOW(30) })).statusCode, 200)
 
+  t.equal((await get(app, 'own')).statusCode, 200, 'the entry\'s own stale-if-error, for a read naming none')
+  t.equal((await get(app, 'bulk-own')).statusCode, 200, 'as a bulk write gives it too')
+  t.equal((await get(app, 'own', ALLOW(0))).statusCode, 503, 'a read may refuse it')
   const refused = await get(app, 'hot')
   t.equal(refused.statusCode, 503, 'a read that does not allow it gets 503')
   t.equal(refused.headers['retry-after'], '1')
