@@ -24,7 +24,12 @@ t.test('the Redis plugin needs the metrics plugin before it', async (t) => {
 
 t.test('the Redis store needs the Redis plugin before it', async (t) => {
   const app = Fastify()
-  app.register(redisStore, { keyPrefix: 'test:', waiting: { maxWaiters: 1, maxPerCaller: 1 }, commandTimeoutMs: 1000 })
+  app.register(redisStore, {
+    keyPrefix: 'test:',
+    waiting: { maxWaiters: 1, maxPerCaller: 1 },
+    near: { maxBytes: 0, maxStaleIfErrorSeconds: 0 },
+    commandTimeoutMs: 1000
+  })
   await t.rejects(ready(app), /dependency 'redis' of plugin 'store' is not registered/)
 })
 

@@ -39,6 +39,7 @@ t.test('a value written while the subscriber connection opens reaches the waitin
     etag: '"c"',
     ttlSeconds: 60,
     staleSeconds: 0,
+    staleIfErrorSeconds: 0,
     tags: [],
     leaseToken: lease?.state === 'granted' ? lease.token : undefined
   }, { ifMatch: undefined, ifNoneMatch: undefined })
