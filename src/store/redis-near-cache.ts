@@ -1,5 +1,6 @@
-// The near cache (L1): the last copy of each entry this replica read for a caller that allows stale-if-error, kept
-// in process memory to answer that caller when Redis does not (RFC 5861). It serves nothing while Redis answers.
+// The near cache (L1): the last copy of each entry this replica read for a caller that allows stale-if-error, or
+// that has a stale-if-error of its own, kept in process memory to answer when Redis does not (RFC 5861). It serves
+// nothing while Redis answers.
 //
 // A copy is only as good as what the replica hears of changes. Every script that changes an entry announces its key
 // on the change channel (redis-change-channel.ts), and a copy is forgotten as its key is announced; the replica's
