@@ -51,7 +51,8 @@ export class RedisCacheStore implements CacheStore {
       heard: (sentAt) => { this.#near.heard(sentAt) }
     })
     if (this.#near.enabled) this.#changes.startHeartbeat()
-    this.#tags = new RedisTagIndex(redis, keyPrefix, this.#changeChannel, (key) => { this.#near.forget(key) })
+    // This replica's own changes are forgotten before they are sent: it never answers with what it replaced.
+    this.#tags = new RedisTagIndex(redis, keyPrefix, this.#changeChannel, (key) => { this.#near.changed(key) })
     defineScripts(redis)
     // After the scripts: its first TIME opens an auto-pipeline, and a pipeline made before a script's definition
     // has no method for it (ioredis then fails every command batched with it).
@@ -115,7 +116,7 @@ export class RedisCacheStore implements CacheStore {
           etag: etag!.toString(),
           ttlMs,
           ageMs: ageMs < 0 ? undefined : ageMs,
-          staleIfErrorSeconds: staleIfError == null ? undefined : Number(staleIfError.toString())
+          staleIfErrorSeconds: numberOf(staleIfError)
         }
     return { entry, lease: leaseOf(leaseState.toString(), leaseMs, token) }
   }
@@ -140,7 +141,7 @@ export class RedisCacheStore implements CacheStore {
           etag: etag.toString(),
           ttlMs: Math.round(Number(freshUntil!.toString()) - now),
           ageMs: storedAt == null ? undefined : Math.round(now - Number(storedAt.toString())),
-          staleIfErrorSeconds: staleIfError == null ? undefined : Number(staleIfError.toString())
+          staleIfErrorSeconds: numberOf(staleIfError)
         }
     if (entry !== undefined && entry.ttlMs > 0) return { entry, lease: undefined }
     // A miss or a stale entry: somebody may be computing the value, and the lease says who.
@@ -150,7 +151,7 @@ export class RedisCacheStore implements CacheStore {
 
   /** A tagged write takes a few steps around its script: redis-tag-index.ts says which, and why in that order. */
   async put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult> {
-    this.#near.forget(this.#prefix + key)
+    this.#near.changed(this.#prefix + key)
     const ttlMs = entry.ttlSeconds * 1000
     const staleMs = entry.staleSeconds * 1000
     // The memberships live as long as the entry can be served, stale window included.
@@ -170,7 +171,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async delete (key: string, preconditions: Preconditions, mode: InvalidationMode = 'remove'): Promise<DeleteResult> {
-    this.#near.forget(this.#prefix + key)
+    this.#near.changed(this.#prefix + key)
     const { result, deleted } = await (mode === 'stale' ? conditionalMarkStale : conditionalDelete)(this.#redis,
       this.#prefix + key, preconditions, this.#changeChannel)
     await this.#tags.settle(key, undefined, deleted)
@@ -195,6 +196,11 @@ export class RedisCacheStore implements CacheStore {
   async invalidateTag (tag: string, mode: InvalidationMode = 'remove'): Promise<TagInvalidation> {
     return await this.#tags.invalidate(tag, mode)
   }
+}
+
+/** A number field of an entry's hash, as HMGET or a script returns it; undefined when absent. */
+function numberOf (field: Buffer | null | undefined): number | undefined {
+  return field == null ? undefined : Number(field.toString())
 }
 
 function leaseOf (state: string, ttlMs: number, token: string): Lease | undefined {

@@ -125,11 +125,6 @@ export class NearCache {
     }, { ttl: Math.max(1, Math.ceil(Math.max(freshUntil, now) - now + this.#maxStaleIfErrorMs)) })
   }
 
-  /** Forgets the key: this replica is changing it, and must never answer with what it was (read-your-writes). */
-  forget (key: string): void {
-    this.changed(key)
-  }
-
   /**
    * The copy to answer with while Redis does not answer, marked stale (ttlMs at most 0), if the caller's allowance
    * (or, when it names none, the entry's own) covers how long it has been stale: since its freshness ended, or since
