@@ -39,7 +39,8 @@ if ARGV[12] ~= '0' then
 elseif h[6] then
   redis.call('HDEL', KEYS[1], 'i')
 end
-redis.call('PEXPIRE', KEYS[1], fresh + tonumber(ARGV[8]))
+-- On the clock of f, so that the stale window is their difference exactly (see mark-stale.lua).
+redis.call('PEXPIREAT', KEYS[1], ms(now + fresh + tonumber(ARGV[8])))
 local result = current and 2 or 1
 if h[4] then return {result, h[4], h[5] or ''} end
 return {result}

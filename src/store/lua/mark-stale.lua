@@ -6,14 +6,22 @@
 
 local function mark_stale(key, fresh_until, now)
   if fresh_until and tonumber(fresh_until) <= now then return 0 end
-  local expires_in = redis.call('PTTL', key)
   -- An entry written before f existed is fresh until its key expires: it has no stale window.
-  local window = fresh_until and expires_in - (tonumber(fresh_until) - now) or 0
-  if expires_in < 0 or window <= 0 then
+  local window = 0
+  if fresh_until then
+    -- cache-put.lua puts the expiry at f + the window, on the clock f is read from: Redis 7's PEXPIRETIME gives the
+    -- window back exactly. PTTL counts from the command's own clock, a moment off TIME, and so gave entries with no
+    -- window one of a millisecond. Older servers answer an error and get that estimate (read after TIME, it errs
+    -- short).
+    local expires_at = redis.pcall('PEXPIRETIME', key)
+    if type(expires_at) ~= 'number' then expires_at = now + redis.call('PTTL', key) end
+    window = expires_at - tonumber(fresh_until)
+  end
+  if window <= 0 then
     redis.call('DEL', key)
     return -1
   end
   redis.call('HSET', key, 'f', ms(now))
-  redis.call('PEXPIRE', key, window)
+  redis.call('PEXPIREAT', key, ms(now + window))
   return 1
 end
