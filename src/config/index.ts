@@ -26,6 +26,7 @@ const EnvSchema = z.object({
   CACHE_LEASE_MAX_WAITERS_PER_CALLER: integer(0, 1_000_000, 1000),
   NEAR_CACHE_MAX_BYTES: integer(0, 64 * 1024 * 1024 * 1024, 32 * 1_048_576),
   STALE_IF_ERROR_MAX_SECONDS: integer(0, 86_400, 300),
+  NEAR_CACHE_FRESH_READS: boolean(false),
   SESSION_IDLE_TTL_SECONDS: integer(1, TTL_MAX, 1800),
   SESSION_ABSOLUTE_TTL_SECONDS: integer(1, TTL_MAX, 86_400),
   SESSION_MAX_BYTES: integer(2, 512 * 1024 * 1024, 65_536),
@@ -63,7 +64,11 @@ const EnvSchema = z.object({
       leaseTtlSeconds: env.CACHE_LEASE_TTL_SECONDS,
       leaseMaxTtlSeconds: env.CACHE_LEASE_MAX_TTL_SECONDS,
       waiting: { maxWaiters: env.CACHE_LEASE_MAX_WAITERS, maxPerCaller: env.CACHE_LEASE_MAX_WAITERS_PER_CALLER },
-      near: { maxBytes: env.NEAR_CACHE_MAX_BYTES, maxStaleIfErrorSeconds: env.STALE_IF_ERROR_MAX_SECONDS }
+      near: {
+        maxBytes: env.NEAR_CACHE_MAX_BYTES,
+        maxStaleIfErrorSeconds: env.STALE_IF_ERROR_MAX_SECONDS,
+        freshReads: env.NEAR_CACHE_FRESH_READS
+      }
     },
     sessions: {
       idleTtlSeconds: env.SESSION_IDLE_TTL_SECONDS,
@@ -105,9 +110,9 @@ export interface Config {
     readonly waiting: { readonly maxWaiters: number, readonly maxPerCaller: number }
     /**
      * The near cache's byte budget (0: none), and the longest stale-if-error allowance honoured (0: none), which is
-     * also how long past its freshness a copy is kept.
+     * also how long past its freshness a copy is kept; and whether fresh copies answer reads.
      */
-    readonly near: { readonly maxBytes: number, readonly maxStaleIfErrorSeconds: number }
+    readonly near: { readonly maxBytes: number, readonly maxStaleIfErrorSeconds: number, readonly freshReads: boolean }
   }
   readonly sessions: {
     /** Default and largest idle lifetime: a read or write pushes the expiry this far ahead. */

@@ -1,22 +1,26 @@
 // The response headers that say what the cache did (RFC 9211 Cache-Status, RFC 9111 Age) and where the lease of a
 // missing or stale value stands (Cache-Lease, Cache-Lease-Token).
 import type { FastifyReply } from 'fastify'
-import type { CacheEntry, Lease } from '../store/cache-store.js'
+import type { CacheLookup, Lease } from '../store/cache-store.js'
 
 const CACHE_NAME = 'cache-service'
 
 /**
  * `hit; ttl=<seconds of freshness left>`, negative for an entry served stale (RFC 9211's way of saying so), with
- * `detail=stale` for readers that do not do the arithmetic, or `detail=stale-if-error` for the near cache's copy
- * answered while Redis did not; `fwd=miss` when there was nothing to serve.
+ * `detail=stale` for readers that do not do the arithmetic, `detail=stale-if-error` for the near cache's copy
+ * answered while Redis did not, or `detail=near-cache` for its fresh copy answered instead of asking Redis;
+ * `fwd=miss` when there was nothing to serve.
  */
-export function setCacheStatus (reply: FastifyReply, entry: CacheEntry | undefined, servedOnError?: true): void {
+export function setCacheStatus (reply: FastifyReply,
+  { entry, servedOnError, fromNearCache }: Pick<CacheLookup, 'entry' | 'servedOnError' | 'fromNearCache'>): void {
   if (entry === undefined) {
     reply.header('cache-status', `${CACHE_NAME}; fwd=miss`)
     return
   }
   const ttl = Math.floor(entry.ttlMs / 1000)
-  const detail = servedOnError === true ? '; detail=stale-if-error' : entry.ttlMs > 0 ? '' : '; detail=stale'
+  const detail = servedOnError === true
+    ? '; detail=stale-if-error'
+    : fromNearCache === true ? '; detail=near-cache' : entry.ttlMs > 0 ? '' : '; detail=stale'
   reply.header('cache-status', `${CACHE_NAME}; hit; ttl=${ttl}${detail}`)
   if (entry.ageMs !== undefined) reply.header('age', Math.floor(entry.ageMs / 1000))
 }

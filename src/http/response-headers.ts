@@ -47,7 +47,8 @@ export const RESPONSE_HEADERS = {
   },
   'Cache-Status': {
     description: 'RFC 9211: `cache-service; hit; ttl=<seconds fresh>` (below 0, with `detail=stale`, for an entry ' +
-      'served stale), or `cache-service; fwd=miss`',
+      'served stale; `detail=stale-if-error` for a copy served while Redis did not answer; `detail=near-cache` for ' +
+      'a fresh copy from the replica\'s memory, with NEAR_CACHE_FRESH_READS on), or `cache-service; fwd=miss`',
     type: 'string',
     on: [...CACHE_READS, 'getCacheEntry 404'],
     always: true,

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CacheStore } from '../store/cache-store.js'
 import type { LeaseWaitersOptions } from '../store/lease-waiters.js'
+import { observeNearCache } from '../redis/metrics.js'
 import { MemoryCacheStore } from '../store/memory-cache-store.js'
 import { MemorySessionStore } from '../store/memory-session-store.js'
 import { RedisCacheStore } from '../store/redis-cache-store.js'
@@ -54,6 +55,7 @@ export const redisStore = fp<RedisStoreOptions>(async (app, { keyPrefix, waiting
     healthIntervalMs: Math.max(20, Math.floor(commandTimeoutMs / 10))
   }, near)
   app.decorate('cacheStore', cacheStore)
+  if (cacheStore.nearCache.enabled) observeNearCache(app.metrics.registry, cacheStore.nearCache)
   app.decorate('sessionStore', new RedisSessionStore(app.redis, keyPrefix))
   app.decorate('storeHealth', { ping: app.redisHealth })
   endWaitsOnClose(app, cacheStore)

@@ -1,7 +1,9 @@
-// The Redis metrics, registered by the Redis plugin in the app's registry: command latency and errors, the
-// connection's state, and with Entra ID the token's expiry, refresh failures and re-authentications.
+// The Redis metrics, registered by the Redis plugins in the app's registry: command latency and errors, the
+// connection's state, with Entra ID the token's expiry, refresh failures and re-authentications, and the near cache's
+// answers and size.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { redisCommandChannel, type RedisCommandEvent } from './command-events.js'
+import type { NearCache } from '../store/redis-near-cache.js'
 import type { RedisClient } from './connections.js'
 import type { ReauthenticatorStatus } from './reauthenticator.js'
 import type { TokenRefresherStatus } from './token-refresher.js'
@@ -37,6 +39,33 @@ export function observeRedisConnection (registry: Registry, client: RedisClient)
     help: '1 while the Redis client is connected and ready, 0 otherwise',
     registers: [registry],
     collect () { this.set(client.status === 'ready' ? 1 : 0) }
+  })
+}
+
+/** The near cache's answers and size, read at scrape time. */
+export function observeNearCache (registry: Registry, near: NearCache): void {
+  new Counter({ // eslint-disable-line no-new
+    name: 'near_cache_answers_total',
+    help: 'Cache reads answered from the near cache, by kind: fresh (NEAR_CACHE_FRESH_READS) or stale-if-error',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      this.inc({ kind: 'fresh' }, near.answered.fresh)
+      this.inc({ kind: 'stale-if-error' }, near.answered.staleIfError)
+    }
+  })
+  new Gauge({ // eslint-disable-line no-new
+    name: 'near_cache_bytes',
+    help: 'Bytes the near cache holds, as counted against NEAR_CACHE_MAX_BYTES',
+    registers: [registry],
+    collect () { this.set(near.size.bytes) }
+  })
+  new Gauge({ // eslint-disable-line no-new
+    name: 'near_cache_copies',
+    help: 'Entries the near cache holds a copy of',
+    registers: [registry],
+    collect () { this.set(near.size.copies) }
   })
 }
 

@@ -100,14 +100,15 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       // (it may still wait), or it would hold off every writer for the lease's lifetime.
       const leaseTtlMs = leaseSeconds !== undefined && hasScope(caller, 'cache:write') ? leaseSeconds * 1000 : undefined
       const key = storeNames(caller)(request.params.key)
-      const { entry, lease, waited, servedOnError } = await lookupWithLease(app.cacheStore, key, {
+      const found = await lookupWithLease(app.cacheStore, key, {
         lease: leaseTtlMs === undefined ? undefined : { ttlMs: leaseTtlMs },
         waitMs,
         staleIfErrorMs: millisecondsOf(request.headers['cache-control']),
         waiter: { caller: caller.id, signal: waitMs > 0 ? clientGone(reply) : undefined }
       })
+      const { entry, lease, waited } = found
       app.metrics.cacheLookups.inc({ result: lookupResult(entry) })
-      setCacheStatus(reply, entry, servedOnError)
+      setCacheStatus(reply, found)
       setLease(reply, lease)
       if (waited) reply.header('preference-applied', `wait=${waitMs / 1000}`)
       if (entry === undefined) throw notFound()

@@ -32,6 +32,8 @@ export interface CacheLookup {
   tooLarge?: true
   /** The store did not answer, and this is the near cache's last copy, served stale (stale-if-error). */
   servedOnError?: true
+  /** A fresh copy from the near cache, which Redis was not asked for (NEAR_CACHE_FRESH_READS). */
+  fromNearCache?: true
 }
 
 export interface CachePut {

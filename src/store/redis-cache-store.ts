@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { RedisClock } from '../redis/clock.js'
 import type {
-  CacheLookup, CachePut, CacheStore, InvalidationMode, Lease, PutResult, TagInvalidation
+  CacheEntry, CacheLookup, CachePut, CacheStore, InvalidationMode, Lease, PutResult, TagInvalidation
 } from './cache-store.js'
 import { LeaseWaiters, type LeaseWait, type LeaseWaitersOptions, type WaitOptions } from './lease-waiters.js'
 import type { Preconditions } from './preconditions.js'
@@ -48,7 +48,9 @@ export class RedisCacheStore implements CacheStore {
         this.#waiters.notify(key)
         this.#near.changed(key)
       },
-      heard: (sentAt) => { this.#near.heard(sentAt) }
+      heard: (sentAt) => { this.#near.heard(sentAt) },
+      lost: () => { this.#near.lost() },
+      hearing: (on) => { this.#near.hearing(on) }
     })
     if (this.#near.enabled) this.#changes.startHeartbeat()
     // This replica's own changes are forgotten before they are sent: it never answers with what it replaced.
@@ -71,11 +73,19 @@ export class RedisCacheStore implements CacheStore {
   /**
    * With the near cache on, an entry read for a caller that names a stale-if-error, or that has one of its own, is
    * kept in it, and answers (marked stale, within the caller's allowance, or else the entry's) should Redis not.
+   * With its fresh reads on too, every entry read is kept, and a fresh copy answers a read that takes no lease.
    */
   async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, staleIfErrorMs?: number)
     : Promise<CacheLookup> {
-    if (staleIfErrorMs === 0 || !this.#near.enabled) return await this.#get(key, lease, maxValueBytes)
     const redisKey = this.#prefix + key
+    if (lease === undefined && this.#near.freshReads) {
+      this.#changes.noticeClusterMove()
+      const fresh = this.#near.freshCopy(redisKey)
+      if (fresh !== undefined) return fromMemory(fresh, maxValueBytes, { fromNearCache: true })
+    }
+    if (!this.#near.enabled || (staleIfErrorMs === 0 && !this.#near.freshReads)) {
+      return await this.#get(key, lease, maxValueBytes)
+    }
     const startedAt = this.#near.beginRead(redisKey)
     let found: CacheLookup
     try {
@@ -84,15 +94,11 @@ export class RedisCacheStore implements CacheStore {
       this.#near.endRead(redisKey, startedAt)
       const copy = err instanceof StoreUnavailableError ? this.#near.staleCopy(redisKey, staleIfErrorMs) : undefined
       if (copy === undefined) throw err
-      // A read bounded in bytes is so from memory too.
-      if (maxValueBytes !== undefined && copy.value.length > maxValueBytes) {
-        return { entry: undefined, lease: undefined, tooLarge: true }
-      }
-      return { entry: copy, lease: undefined, servedOnError: true }
+      return fromMemory(copy, maxValueBytes, { servedOnError: true })
     }
     // A value too large to read leaves the copy as it is (a change would have dropped it), and so does a read that
     // keeps nothing.
-    const keep = staleIfErrorMs !== undefined || (found.entry?.staleIfErrorSeconds ?? 0) > 0
+    const keep = this.#near.freshReads || staleIfErrorMs !== undefined || (found.entry?.staleIfErrorSeconds ?? 0) > 0
     this.#near.endRead(redisKey, startedAt, found.tooLarge === true || !keep ? undefined : found.entry ?? null)
     return found
   }
@@ -196,6 +202,15 @@ export class RedisCacheStore implements CacheStore {
   async invalidateTag (tag: string, mode: InvalidationMode = 'remove'): Promise<TagInvalidation> {
     return await this.#tags.invalidate(tag, mode)
   }
+}
+
+/** A near cache's copy as a lookup's answer: a read bounded in bytes is so from memory too. */
+function fromMemory (copy: CacheEntry, maxValueBytes: number | undefined,
+  source: Pick<CacheLookup, 'servedOnError' | 'fromNearCache'>): CacheLookup {
+  if (maxValueBytes !== undefined && copy.value.length > maxValueBytes) {
+    return { entry: undefined, lease: undefined, tooLarge: true }
+  }
+  return { entry: copy, lease: undefined, ...source }
 }
 
 /** A number field of an entry's hash, as HMGET or a script returns it; undefined when absent. */

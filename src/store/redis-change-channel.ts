@@ -5,7 +5,9 @@
 // Whether the replica hears is measured, not assumed from connection events (which a hung Redis or a cluster's
 // subscriber moving between nodes do not give): with the near cache on, the replica announces a heartbeat of its own
 // every HEARTBEAT_MS, and each one that comes back proves that every change announced before it was sent has been
-// heard (Redis delivers a channel's messages to a subscriber in the order they were published).
+// heard (Redis delivers a channel's messages to a subscriber in the order they were published). A subscription made
+// anew (after a reconnect; on a cluster, on another node) or a heartbeat that never came back while a later one did
+// means that messages may have been lost: the listener is told, at once, rather than after a gap.
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { callRedis } from './redis-call.js'
@@ -19,6 +21,10 @@ export interface ChangeListener {
   changed (key: string): void
   /** The heartbeat sent at this performance.now() came back. */
   heard? (sentAt: number): void
+  /** Changes may have been announced unheard, up to now. */
+  lost? (): void
+  /** The subscription is made (true: anew, so changes may have been missed before it) or its connection is gone. */
+  hearing? (on: boolean): void
 }
 
 export class ChangeChannel {
@@ -26,11 +32,16 @@ export class ChangeChannel {
   readonly #subscriber: () => Redis | Cluster
   readonly #name: string
   readonly #listener: ChangeListener
-  /** This replica's heartbeats: "<token>:<sentAt>", which no key (they all start with the prefix) can be. */
+  /** This replica's heartbeats: "<token>:<number>:<sentAt>", which no key (they all start with the prefix) can be. */
   readonly #heartbeat = `heartbeat:${randomBytes(9).toString('base64url')}:`
   #subscribed: Promise<void> | undefined
   #beating: NodeJS.Timeout | undefined
   #lastHeard = performance.now()
+  /** Heartbeats sent, and the number of the latest heard (-1: none yet). */
+  #sent = 0
+  #heardNumber = -1
+  /** On a cluster, the connection subscribed on when the last heartbeat was sent. */
+  #clusterConnection: unknown
 
   constructor (redis: Redis | Cluster, subscriber: () => Redis | Cluster, name: string, listener: ChangeListener) {
     this.#redis = redis
@@ -54,9 +65,10 @@ export class ChangeChannel {
       // taken away, then given back) nothing else would.
       if (performance.now() - this.#lastHeard > DEAF_AFTER_MS) this.#subscribed = undefined
       this.#subscribed ??= this.#subscribe()
+      this.noticeClusterMove()
       // One that is refused, or answered late, is simply not heard: that is what is being measured.
-      callRedis(this.#redis, 'heartbeat', this.#redis.publish(this.#name, this.#heartbeat + performance.now()))
-        .catch(() => {})
+      const message = `${this.#heartbeat}${this.#sent++}:${performance.now()}`
+      callRedis(this.#redis, 'heartbeat', this.#redis.publish(this.#name, message)).catch(() => {})
     }, HEARTBEAT_MS).unref()
   }
 
@@ -75,12 +87,30 @@ export class ChangeChannel {
       if (subscriber.listenerCount('message') === 0) {
         subscriber.on('message', (_channel: string, message: string) => { this.#hear(message) })
         // After a reconnect (ioredis does not subscribe again: see redis/client.ts's subscriberClient).
-        if (!subscriber.isCluster) subscriber.on('ready', () => { this.#subscribed = this.#subscribe() })
+        if (!subscriber.isCluster) {
+          subscriber.on('ready', () => { this.#subscribed = this.#subscribe() })
+          subscriber.on('close', () => { this.#listener.hearing?.(false) })
+        }
       }
       await subscriber.subscribe(this.#name)
+      this.#listener.hearing?.(true)
     } catch {
       this.#subscribed = undefined
     }
+  }
+
+  /**
+   * ioredis subscribes a cluster on one node's connection, and when it ends picks another node and subscribes there,
+   * telling nobody: messages published meanwhile are lost. The connection in use is compared at each heartbeat, and
+   * before each answer from memory (an ioredis internal, read defensively: should it go, the heartbeats' numbers
+   * still tell of most losses).
+   */
+  noticeClusterMove (): void {
+    if (this.#subscribed === undefined || !this.#redis.isCluster) return
+    const cluster = this.#subscriber() as unknown as { subscriber?: { getInstance?: () => unknown } }
+    const connection = cluster.subscriber?.getInstance?.()
+    if (this.#clusterConnection !== undefined && connection !== this.#clusterConnection) this.#listener.lost?.()
+    this.#clusterConnection = connection
   }
 
   #hear (message: string): void {
@@ -88,7 +118,11 @@ export class ChangeChannel {
       this.#listener.changed(message)
     } else if (message.startsWith(this.#heartbeat)) {
       this.#lastHeard = performance.now()
-      this.#listener.heard?.(Number(message.slice(this.#heartbeat.length)))
+      const [number, sentAt] = message.slice(this.#heartbeat.length).split(':').map(Number) as [number, number]
+      if (number <= this.#heardNumber) return
+      if (this.#heardNumber >= 0 && number > this.#heardNumber + 1) this.#listener.lost?.()
+      this.#heardNumber = number
+      this.#listener.heard?.(sentAt)
     }
   }
 }

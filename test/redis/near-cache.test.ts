@@ -1,0 +1,69 @@
+// The near cache's fresh reads when the change channel breaks: a replica whose subscription is cut, and so missed a
+// change, must not go on answering the old value from memory. It learns of the cut from its subscriber's connection
+// (one Redis), from ioredis moving a cluster's subscription to another node, or from a heartbeat not coming back.
+import type { FastifyInstance } from 'fastify'
+import t from 'tap'
+import type { RedisCacheStore } from '../../src/store/redis-cache-store.js'
+import { TRUSTED_FOR_MS } from '../../src/store/redis-near-cache.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startCluster } from '../helpers/redis-cluster.js'
+import { startRedis } from '../helpers/redis-server.js'
+import { until } from '../helpers/until.js'
+
+const FROM_MEMORY = /detail=near-cache$/
+const get = async (app: FastifyInstance, key: string) => await app.inject({ method: 'GET', url: `/cache/${key}` })
+const put = async (app: FastifyInstance, key: string, value: string) =>
+  await app.inject({ method: 'PUT', url: `/cache/${key}?ttl=60`, payload: value })
+
+/** The reader answers `key` from memory. */
+async function warm (reader: FastifyInstance, key: string): Promise<void> {
+  await until(async () => FROM_MEMORY.test(String((await get(reader, key)).headers['cache-status'])),
+    'the reader answers from its near cache')
+}
+
+/** How long the reader goes on answering anything but `value` for `key`. */
+async function settlesOn (reader: FastifyInstance, key: string, value: string): Promise<number> {
+  const started = performance.now()
+  await until(async () => (await get(reader, key)).body === value, `${key} read as ${value}`, { everyMs: 5 })
+  return performance.now() - started
+}
+
+t.test('one Redis: a change announced while the subscription is cut is not hidden once it is made again',
+  async (t) => {
+    const redis = await startRedis(t)
+    const env = { REDIS_URL: redis.url, KEY_PREFIX: 'nc:' }
+    const reader = await buildTestApp(t, { env: { ...env, NEAR_CACHE_FRESH_READS: 'true' } })
+    const admin = redis.admin()
+    for (let round = 0; round < 5; round++) {
+      await put(reader, 'k', `old ${round}`)
+      await warm(reader, 'k')
+      // The cut and the change in one transaction: the announcement finds no subscriber, for certain.
+      const [[, killed]] = await admin.multi()
+        .call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+        .hset('nc:cache:k', 'v', `new ${round}`, 'e', `"new-${round}"`)
+        .publish('nc:lease-ended', 'nc:cache:k')
+        .exec() as [[null, number]]
+      t.equal(killed, 1, 'the reader\'s subscriber was cut')
+      const delay = await settlesOn(reader, 'k', `new ${round}`)
+      t.ok(delay < TRUSTED_FOR_MS, `round ${round}: the change is read ${delay.toFixed(0)} ms after the cut`)
+    }
+    t.ok((reader.cacheStore as RedisCacheStore).nearCache.answered.fresh > 0)
+  })
+
+t.test('a cluster: the subscription moved to another node is noticed before the next answer from memory', async (t) => {
+  const cluster = await startCluster(t)
+  const env = { REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: cluster.seeds, KEY_PREFIX: 'nc:' }
+  const reader = await buildTestApp(t, { env: { ...env, NEAR_CACHE_FRESH_READS: 'true' } })
+  const writer = await buildTestApp(t, { env: { ...env, NEAR_CACHE_MAX_BYTES: '0' } })
+  const admins = cluster.nodes.map((node) => node.admin())
+  for (let round = 0; round < 3; round++) {
+    await put(writer, 'k', `old ${round}`)
+    await warm(reader, 'k')
+    const killed = await Promise.all(admins.map(async (admin) => await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')))
+    t.equal(killed.reduce((a, b) => Number(a) + Number(b), 0), 1, 'the reader\'s subscriber was cut')
+    // Whether the change falls in the moment before ioredis subscribes on another node or after, it is read soon.
+    await put(writer, 'k', `new ${round}`)
+    const delay = await settlesOn(reader, 'k', `new ${round}`)
+    t.ok(delay < TRUSTED_FOR_MS, `round ${round}: the change is read ${delay.toFixed(0)} ms after the cut`)
+  }
+})
