@@ -9,11 +9,11 @@ import { PayloadTooLargeError } from '../errors.js'
 import { freshSeconds } from '../http/cache-status.js'
 import { requireMediaType } from '../http/media-type.js'
 import { CACHE_KEY_MAX_CHARACTERS } from '../schemas/cache.js'
-import { cacheControlRequestSchema, millisecondsOf } from '../schemas/cache-lease.js'
+import { cacheControlRequestSchema } from '../schemas/cache-lease.js'
 import {
   BulkDeleteResultSchema, bulkKeysSchema, bulkPutSchema, BulkPutResultSchema, BulkReadSchema
 } from '../schemas/cache-bulk.js'
-import type { CacheLookup, CacheStore } from '../store/cache-store.js'
+import type { CacheLookup, CacheStore, ReadDirectives } from '../store/cache-store.js'
 import { StoreFullError, StoreUnavailableError } from '../store/types.js'
 import { entryToStore, lookupResult, servedMediaType } from './cache-entry.js'
 import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
@@ -67,9 +67,8 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
     }
   }, async (request) => {
     const storeName = storeNames(authenticatedCaller(request))
-    const staleIfErrorMs = millisecondsOf(request.headers['cache-control'])
     const found = await readWithin(app.cacheStore, request.body.keys.map(storeName), options.bulkMaxResponseBytes,
-      staleIfErrorMs)
+      request.headers['cache-control'])
     return {
       entries: request.body.keys.map((key, i) => {
         const { entry, tooLarge } = found[i]!
@@ -159,14 +158,14 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
  * A read changes nothing, so a failure of any key fails the request, which the caller may simply retry.
  */
 async function readWithin (store: CacheStore, keys: readonly string[], budget: number,
-  staleIfErrorMs: number | undefined)
+  directives: ReadDirectives | undefined)
   : Promise<CacheLookup[]> {
   const share = Math.floor(budget / keys.length)
-  const found = await Promise.all(keys.map(async (key) => await store.get(key, undefined, share, staleIfErrorMs)))
+  const found = await Promise.all(keys.map(async (key) => await store.get(key, undefined, share, directives)))
   let left = budget - found.reduce((sum, { entry }) => sum + (entry?.value.length ?? 0), 0)
   for (const [i, lookup] of found.entries()) {
     if (lookup.tooLarge !== true || left <= share) continue
-    found[i] = await store.get(keys[i]!, undefined, left, staleIfErrorMs)
+    found[i] = await store.get(keys[i]!, undefined, left, directives)
     left -= found[i]!.entry?.value.length ?? 0
   }
   return found

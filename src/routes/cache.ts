@@ -11,7 +11,7 @@ import {
   DEFAULT_MEDIA_TYPE, MEDIA_TYPE_MAX_BYTES, isMediaType, MediaTypeSchema, TagInvalidationSchema
 } from '../schemas/cache.js'
 import {
-  cacheControlRequestSchema, CacheLeaseTokenSchema, cacheLeaseRequestSchema, millisecondsOf, PreferSchema
+  cacheControlRequestSchema, CacheLeaseTokenSchema, cacheLeaseRequestSchema, PreferSchema
 } from '../schemas/cache-lease.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import { lookupWithLease } from '../store/lease-lookup.js'
@@ -103,7 +103,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
       const found = await lookupWithLease(app.cacheStore, key, {
         lease: leaseTtlMs === undefined ? undefined : { ttlMs: leaseTtlMs },
         waitMs,
-        staleIfErrorMs: millisecondsOf(request.headers['cache-control']),
+        directives: request.headers['cache-control'],
         waiter: { caller: caller.id, signal: waitMs > 0 ? clientGone(reply) : undefined }
       })
       const { entry, lease, waited } = found

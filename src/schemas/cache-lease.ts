@@ -2,6 +2,7 @@
 // Cache-Lease-Token and ?stale= on PUT. The lease bounds are configuration, so the schemas are made per app.
 import toRegexRange from 'to-regex-range'
 import { z } from 'zod'
+import type { ReadDirectives } from '../store/cache-store.js'
 
 /** `word` in any case, as a pattern JSON Schema can state (it has no flags). */
 function caseless (word: string): string {
@@ -41,15 +42,18 @@ export const CacheLeaseTokenSchema = z.string()
   .describe('The token of the lease this value was computed under: it is stored only while that lease is current')
 
 /**
- * A read's `Cache-Control`, of which the service acts on `stale-if-error=<seconds>` (RFC 5861) only: the seconds,
- * capped at `maxSeconds`, or undefined. Other directives, and a stale-if-error it cannot read, are ignored, as
+ * A read's `Cache-Control`, of which the service acts on `stale-if-error=<seconds>` (RFC 5861), capped at
+ * `maxSeconds`, and `no-cache` (RFC 9111). Other directives, and a stale-if-error it cannot read, are ignored, as
  * RFC 9111 asks of a cache.
  */
 export function cacheControlRequestSchema (maxSeconds: number) {
   return z.string()
-    .transform((value) => {
+    .transform((value): ReadDirectives => {
       const seconds = /(?:^|,)[ \t]*stale-if-error[ \t]*=[ \t]*"?(\d{1,9})"?[ \t]*(?:,|$)/i.exec(value)?.[1]
-      return seconds === undefined ? undefined : Math.min(Number(seconds), maxSeconds)
+      return {
+        ...(seconds !== undefined && { staleIfErrorMs: Math.min(Number(seconds), maxSeconds) * 1000 }),
+        ...(/(?:^|,)[ \t]*no-cache[ \t]*(?:,|$)/i.test(value) && { noCache: true })
+      }
     })
     .describe('`stale-if-error=<seconds>` (RFC 5861): should Redis not answer (down, hung past its command timeout, ' +
       'failing over), answer with the last copy of the entry this replica read, if it has been stale for no longer ' +
@@ -57,10 +61,6 @@ export function cacheControlRequestSchema (maxSeconds: number) {
       `\`Age\`, \`max-age=0\`). At most ${maxSeconds} seconds (STALE_IF_ERROR_MAX_SECONDS) are honoured; a copy ` +
       'counts as stale from its TTL\'s end, or from the last moment the replica is sure it heard of every change, ' +
       'whichever is first. Without it, the entry\'s own (?stale-if-error= on its PUT) applies; 0 refuses any. ' +
+      '`no-cache`: Redis is asked, never the replica\'s fresh copy (NEAR_CACHE_FRESH_READS). ' +
       'Other directives are ignored')
-}
-
-/** Seconds as milliseconds, undefined kept: a read that names no stale-if-error takes its entry's. */
-export function millisecondsOf (seconds: number | undefined): number | undefined {
-  return seconds === undefined ? undefined : seconds * 1000
 }

@@ -36,6 +36,14 @@ export interface CacheLookup {
   fromNearCache?: true
 }
 
+/** What a read's `Cache-Control` asks of the near cache (see cacheControlRequestSchema). */
+export interface ReadDirectives {
+  /** stale-if-error, in milliseconds: how stale a copy the caller takes should the store not answer; 0 none. */
+  staleIfErrorMs?: number
+  /** no-cache: the store itself is asked, never the near cache's fresh copy. */
+  noCache?: true
+}
+
 export interface CachePut {
   value: Buffer
   contentType: string
@@ -77,10 +85,11 @@ export interface CacheStore {
    * Reads an entry; with `lease`, a miss or stale entry grants the caller a lease of that lifetime if none is held.
    * With `maxValueBytes`, a larger value is not read at all (tooLarge), so a read's memory stays within it.
    * A backend that does not answer is answered for by the last copy this process read, if it has one stale for no
-   * longer than `staleIfErrorMs`, or when that is undefined the entry's own staleIfErrorSeconds (servedOnError);
-   * stores that always answer ignore it.
+   * longer than `directives.staleIfErrorMs`, or when that is undefined the entry's own staleIfErrorSeconds
+   * (servedOnError); stores that always answer ignore it.
    */
-  get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, staleIfErrorMs?: number): Promise<CacheLookup>
+  get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, directives?: ReadDirectives)
+  : Promise<CacheLookup>
   /** Any successful write ends the key's lease. */
   put (key: string, entry: CachePut, preconditions: Preconditions): Promise<PutResult>
   /**

@@ -1,6 +1,6 @@
 // A read that may wait: when another caller holds the lease on a missing value, wait (up to a bound) for that
 // caller's write instead of computing the value again. Written once over the port, for every store.
-import type { CacheLookup, CacheStore } from './cache-store.js'
+import type { CacheLookup, CacheStore, ReadDirectives } from './cache-store.js'
 import type { WaitOptions } from './lease-waiters.js'
 
 export interface LeaseLookupOptions {
@@ -8,15 +8,15 @@ export interface LeaseLookupOptions {
   lease?: { ttlMs: number } | undefined
   /** How long the caller is willing to wait for a held lease's value; 0 not at all. */
   waitMs: number
-  /** How stale a copy the caller takes should the store not answer (see CacheStore.get); 0 none. */
-  staleIfErrorMs?: number
+  /** The read's Cache-Control (see CacheStore.get). */
+  directives?: ReadDirectives | undefined
   /** Who waits, and the signal that its client went away. */
   waiter: WaitOptions
 }
 
 export async function lookupWithLease (store: CacheStore, key: string,
-  { lease, waitMs, waiter, staleIfErrorMs }: LeaseLookupOptions): Promise<CacheLookup & { waited: boolean }> {
-  const found = await store.get(key, lease, undefined, staleIfErrorMs)
+  { lease, waitMs, waiter, directives }: LeaseLookupOptions): Promise<CacheLookup & { waited: boolean }> {
+  const found = await store.get(key, lease, undefined, directives)
   if (!awaitsValue(found) || waitMs <= 0) return { ...found, waited: false }
 
   // Past a cap on waiters the reader is answered as if it had not asked to wait.
@@ -26,12 +26,12 @@ export async function lookupWithLease (store: CacheStore, key: string,
     // A lease that ended between the first read and the start of the wait was announced to nobody: read again, once
     // the store listens (or the wait is over anyway), so that no end falls between this read and the listening.
     await Promise.race([wait.listening, wait.ended])
-    const again = await store.get(key, lease, undefined, staleIfErrorMs)
+    const again = await store.get(key, lease, undefined, directives)
     if (!awaitsValue(again)) return { ...again, waited: true }
     await wait.ended
     // Whatever ended the wait (the value, a delete, the lease running out, the time), the answer is what is there now;
     // a lease that ran out unused may be granted to this caller.
-    return { ...await store.get(key, lease, undefined, staleIfErrorMs), waited: true }
+    return { ...await store.get(key, lease, undefined, directives), waited: true }
   } finally {
     wait.cancel()
   }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { RedisClock } from '../redis/clock.js'
 import type {
-  CacheEntry, CacheLookup, CachePut, CacheStore, InvalidationMode, Lease, PutResult, TagInvalidation
+  CacheEntry, CacheLookup, ReadDirectives, CachePut, CacheStore, InvalidationMode, Lease, PutResult, TagInvalidation
 } from './cache-store.js'
 import { LeaseWaiters, type LeaseWait, type LeaseWaitersOptions, type WaitOptions } from './lease-waiters.js'
 import type { Preconditions } from './preconditions.js'
@@ -73,12 +73,14 @@ export class RedisCacheStore implements CacheStore {
   /**
    * With the near cache on, an entry read for a caller that names a stale-if-error, or that has one of its own, is
    * kept in it, and answers (marked stale, within the caller's allowance, or else the entry's) should Redis not.
-   * With its fresh reads on too, every entry read is kept, and a fresh copy answers a read that takes no lease.
+   * With its fresh reads on too, every entry read is kept, and a fresh copy answers a read that takes no lease and
+   * does not say no-cache.
    */
-  async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, staleIfErrorMs?: number)
+  async get (key: string, lease?: { ttlMs: number }, maxValueBytes?: number, directives: ReadDirectives = {})
     : Promise<CacheLookup> {
+    const { staleIfErrorMs, noCache } = directives
     const redisKey = this.#prefix + key
-    if (lease === undefined && this.#near.freshReads) {
+    if (lease === undefined && noCache !== true && this.#near.freshReads) {
       this.#changes.noticeClusterMove()
       const fresh = this.#near.freshCopy(redisKey)
       if (fresh !== undefined) return fromMemory(fresh, maxValueBytes, { fromNearCache: true })

@@ -59,6 +59,12 @@ export function nearCacheContract (t: Test, { makeApp, shared }: StoreUnderTest)
     t.match(second.headers.age, /^\d+$/)
     const leased = await get(app, 'k', { 'cache-lease': 'acquire' })
     t.match(leased.headers['cache-status'], FROM_STORE, 'a read that would take a lease asks the store')
+    for (const directives of ['no-cache', 'max-age=0, No-Cache', 'stale-if-error=60,no-cache']) {
+      const uncached = await get(app, 'k', { 'cache-control': directives })
+      t.match(uncached.headers['cache-status'], FROM_STORE, `so does one that says ${directives}`)
+    }
+    const bulk = await app.inject({ method: 'POST', url: '/cache-bulk/get', payload: { keys: ['k'] } })
+    t.equal(bulk.json().entries[0].value, Buffer.from('hot value').toString('base64'), 'a bulk read, from memory too')
 
     await sleep(1050)
     const stale = await get(app, 'k')
