@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { rssMiB, startCeiling, startProxy, startRedis, startService, withProcessUsage } from './processes.js'
 import { herd } from './herd.js'
 import { hey } from './hey.js'
+import { invalidationDelay } from './invalidation.js'
 import { luaScript, wrk } from './wrk.js'
 
 const CONNECTIONS = 50
@@ -38,7 +39,8 @@ const ROW = {
   putRate: `PUT /cache 1 KiB, ttl at ${FIXED_RATE} req/s`,
   sessionGet: 'GET /sessions (sliding)',
   sessionPatch: 'PATCH /sessions',
-  apiKey: 'GET /cache, api-key + shared rate limit'
+  apiKey: 'GET /cache, api-key + shared rate limit',
+  nearGet: 'GET /cache hit 1 KiB, near cache'
 }
 const LARGE = [['64 KiB', 64 * 1024, 'large-64k', 'w64k'], ['1 MiB', 1024 * 1024, 'large-1m', 'w1m']]
 
@@ -228,12 +230,25 @@ async function measureRun (redisUrl, withHerd) {
   })
   await withAuth.stop()
 
+  // The near cache's fresh reads: the same GETs answered from the replica's memory, against Redis's above.
+  const nearEnv = { REDIS_URL: redisUrl, AUTH_MODE: 'none', RATE_LIMIT_MAX: '0', NEAR_CACHE_FRESH_READS: 'true' }
+  const near = await startService(nearEnv)
+  await prepare(near.base)
+  for (const [name, path, bytes] of [[ROW.nearGet, '/cache/hot'], ...LARGE.map(([size, bytes, key]) =>
+    [`GET /cache ${size}, near cache`, `/cache/${key}`, bytes])]) {
+    rows.push({ name, bytes, ...await measure(near, { name, requests: [{ path }], bytes }) })
+  }
+  const otherReplica = await startService(nearEnv)
+  const invalidation = withHerd ? await invalidationDelay(near.base, otherReplica.base) : undefined
+  await otherReplica.stop()
+  await near.stop()
+
   const inMemory = await startService({ AUTH_MODE: 'none' })
   await prepare(inMemory.base)
   const memoryScenario = { name: 'memory', requests: [{ path: '/cache/hot' }] }
   rows.push({ name: 'GET /cache, memory store', ...await measure(inMemory, memoryScenario) })
   await inMemory.stop()
-  return { rows, idle, herdRows }
+  return { rows, idle, herdRows, invalidation }
 }
 
 if (spawnSync('wrk', ['--version']).error !== undefined || spawnSync('hey').error !== undefined) {
@@ -279,6 +294,14 @@ function medianRows (runs) {
       unexpected: ofRuns.reduce((sum, row) => sum + row.unexpected, 0)
     }
   })
+}
+
+/** One row against another: req/s, and CPU µs per request of the service and of Redis. */
+function ratioLine (rows, name, of) {
+  const [row, base] = [name, of].map((wanted) => rows.find((candidate) => candidate.name === wanted))
+  return `${(row.requestsPerSecond / base.requestsPerSecond).toFixed(2)}× the req/s, service CPU ` +
+    `${row.cpuMicroseconds.toFixed(0)} against ${base.cpuMicroseconds.toFixed(0)} µs/req, Redis CPU ` +
+    `${row.redisCpuMicroseconds.toFixed(1)} against ${base.redisCpuMicroseconds.toFixed(1)} µs/req`
 }
 
 /** Each target's ratio (or absolute figure) in every run, and their median. */
@@ -345,6 +368,11 @@ function report (runs) {
     `${perExpiry.toFixed(1)} | ${failed} |`)
   const herdTable = ['| hot key expiring every second, 200 callers | reads | computations | per expiry | failed |',
     '|---|---:|---:|---:|---:|', ...herdLines].join('\n')
+  const { changes, p50Ms, p99Ms, maxMs } = runs[0].invalidation
+  const invalidationLine = 'Invalidation delay between two replicas with the near cache\'s fresh reads (first run, ' +
+    `${changes} changes): from the writer's answer to the reader's first read of the new value, p50 ` +
+    `${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, largest ${maxMs.toFixed(2)} ms. Near cache against Redis ` +
+    `(GET hit 1 KiB, same runs): ${ratioLine(rows, ROW.nearGet, ROW.get)}.`
   const table = lines.join('\n')
   const targetTable = targetLines.join('\n')
   // wrk --version prints its version and usage, and exits 1; hey has no version flag.
@@ -352,7 +380,8 @@ function report (runs) {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, ${wrkVersion}, hey`
   const verdict = misses.length === 0 ? 'Every target met.' : `Targets missed:\n- ${misses.join('\n- ')}`
-  console.log(`${table}\n\n${targetTable}\n\n${idleLine}\n\n${bulkLine}\n\n${herdTable}\n\n${verdict}`)
+  console.log(`${table}\n\n${targetTable}\n\n${idleLine}\n\n${bulkLine}\n\n${invalidationLine}\n\n${herdTable}\n\n` +
+    verdict)
   writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), `# Benchmarks
 
 The latest \`npm run bench\`, on ${new Date().toISOString().slice(0, 10)}: ${machine}.
@@ -380,6 +409,8 @@ ${targetTable}
 ${idleLine}
 
 ${bulkLine}
+
+${invalidationLine}
 
 The herd (first run): 200 callers read one key cache-aside (a miss computes for 50 ms, then PUTs it with a 1 s TTL)
 for ${MEASURE_S} s; how many times the value was computed, without and with leases.
