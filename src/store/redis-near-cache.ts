@@ -60,7 +60,10 @@ export interface NearCacheOptions {
 export class NearCache {
   readonly #copies: LRUCache<string, Copy> | undefined
   readonly #maxStaleIfErrorMs: number
+  /** Fresh copies answer reads (NEAR_CACHE_FRESH_READS; never without a byte budget). */
   readonly freshReads: boolean
+  /** Reads answered from a copy: fresh (instead of asking Redis) and stale-if-error (as Redis did not answer). */
+  readonly answered = { fresh: 0, staleIfError: 0 }
   /** Keys read from Redis right now, and whether a change of the key was announced while a read was out. */
   readonly #reading = new Map<string, { readers: number, changed: boolean }>()
   /** performance.now() when the latest heartbeat heard was sent: every change announced before it has been heard. */
@@ -87,9 +90,6 @@ export class NearCache {
   get enabled (): boolean {
     return this.#copies !== undefined
   }
-
-  /** Reads answered from a copy: fresh (instead of asking Redis) and stale-if-error (as Redis did not answer). */
-  readonly answered = { fresh: 0, staleIfError: 0 }
 
   /** How many copies are held, and their bytes as counted against the budget, for tests and metrics. */
   get size (): { copies: number, bytes: number } {
