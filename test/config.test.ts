@@ -27,7 +27,7 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
       leaseTtlSeconds: 5,
       leaseMaxTtlSeconds: 60,
       waiting: { maxWaiters: 10_000, maxPerCaller: 1000 },
-      near: { maxBytes: 33_554_432, maxStaleIfErrorSeconds: 300 }
+      near: { maxBytes: 33_554_432, maxStaleIfErrorSeconds: 300, freshReads: false }
     },
     sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
     shutdownGraceMs: 10_000,
