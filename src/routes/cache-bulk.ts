@@ -8,7 +8,7 @@ import { authenticatedCaller } from '../auth/caller.js'
 import { PayloadTooLargeError } from '../errors.js'
 import { freshSeconds } from '../http/cache-status.js'
 import { requireMediaType } from '../http/media-type.js'
-import { CACHE_KEY_MAX_CHARACTERS } from '../schemas/cache.js'
+import { CACHE_KEY_MAX_CHARACTERS, CacheDeleteQuerySchema } from '../schemas/cache.js'
 import { cacheControlRequestSchema } from '../schemas/cache-lease.js'
 import {
   BulkDeleteResultSchema, bulkKeysSchema, bulkPutSchema, BulkPutResultSchema, BulkReadSchema
@@ -133,9 +133,10 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
   app.post('/delete', {
     bodyLimit: keysBodyLimit,
     schema: {
-      summary: 'Remove many cached values at once',
+      summary: 'Remove (or mark stale) many cached values at once',
       tags: ['cache'],
       operationId: 'deleteCacheEntries',
+      querystring: CacheDeleteQuerySchema,
       body: bulkKeysSchema(limits),
       response: { 200: BulkDeleteResultSchema }
     },
@@ -146,7 +147,8 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
   }, async (request) => {
     const storeName = storeNames(authenticatedCaller(request))
     const { keys } = request.body
-    const settled = await Promise.allSettled(keys.map(async (key) => await app.cacheStore.delete(storeName(key), {})))
+    const settled = await Promise.allSettled(keys.map(async (key) =>
+      await app.cacheStore.delete(storeName(key), {}, request.query.mode)))
     return { results: outcomesOf(settled).map((outcome, i) => ({ key: keys[i]!, outcome: outcome as DeleteOutcome })) }
   })
 }

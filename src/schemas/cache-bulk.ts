@@ -80,5 +80,6 @@ export const BulkDeleteResultSchema = z.object({
   results: z.array(z.object({
     key: z.string(),
     outcome: z.enum(['deleted', 'not-found', 'store-unavailable'])
+      .describe('`deleted` also for an entry marked stale (`mode=stale`), or removed for having no stale window')
   })).describe('One outcome per key, in the order of the request')
 }).meta({ id: 'BulkDeleteResult' })

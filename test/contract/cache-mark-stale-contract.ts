@@ -144,6 +144,25 @@ export function cacheMarkStaleContract (t: Test, { makeApp, countTagMembers }: S
     t.equal(await countTagMembers(app), 0, 'nothing of the index is left')
   })
 
+  t.test('a bulk delete with mode=stale marks each key as DELETE /cache/:key does', async (t) => {
+    const app = await makeApp(t)
+    await put(app, 'a', '?ttl=60&stale=60')
+    await put(app, 'b', '?ttl=60')
+    const res = await app.inject({
+      method: 'POST', url: '/cache-bulk/delete?mode=stale', payload: { keys: ['a', 'b', 'missing'] }
+    })
+    t.equal(res.statusCode, 200)
+    t.same(res.json().results.map(({ outcome }: { outcome: string }) => outcome), ['deleted', 'deleted', 'not-found'])
+    const a = await get(app, 'a')
+    t.equal(a.body, 'value of a', 'a is still served')
+    t.match(a.headers['cache-status'], STALE, 'as stale')
+    t.equal((await get(app, 'b')).statusCode, 404, 'b had no stale window')
+    t.equal((await app.inject({
+      method: 'POST', url: '/cache-bulk/delete?mode=later', payload: { keys: ['a'] }
+    })).statusCode, 400, 'an unknown mode is refused')
+    t.match((await get(app, 'a')).headers['cache-status'], STALE, 'and changes nothing')
+  })
+
   t.test('with key isolation, a caller marks only its own entries', async (t) => {
     const app = await makeApp(t, ISOLATED_CALLERS_ENV)
     const a = bearer(WRITER_A)
