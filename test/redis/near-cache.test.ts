@@ -47,7 +47,12 @@ t.test('one Redis: a change announced while the subscription is cut is not hidde
       const delay = await settlesOn(reader, 'k', `new ${round}`)
       t.ok(delay < TRUSTED_FOR_MS, `round ${round}: the change is read ${delay.toFixed(0)} ms after the cut`)
     }
-    t.ok((reader.cacheStore as RedisCacheStore).nearCache.answered.fresh > 0)
+    const { fresh } = (reader.cacheStore as RedisCacheStore).nearCache.answered
+    t.ok(fresh > 0)
+    const metrics = await reader.metrics.registry.metrics()
+    t.match(metrics, `near_cache_answers_total{kind="fresh"} ${fresh}`, 'the answers from memory are counted')
+    t.match(metrics, /^near_cache_copies 1$/m, 'and the copies held')
+    t.match(metrics, /^near_cache_bytes \d{3,}$/m)
   })
 
 t.test('a cluster: the subscription moved to another node is noticed before the next answer from memory', async (t) => {
