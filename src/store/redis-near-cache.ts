@@ -159,7 +159,7 @@ export class NearCache {
     }
     const freshUntil = startedAt + entry.ttlMs
     this.#copies.set(key, {
-      value: entry.value,
+      value: ownBytes(entry.value),
       contentType: entry.contentType,
       etag: entry.etag,
       freshUntil,
@@ -213,4 +213,16 @@ export class NearCache {
       ageMs: copy.storedAt === undefined ? undefined : now - copy.storedAt
     }
   }
+}
+
+/**
+ * The value in memory of its own. ioredis answers with slices of the socket's read buffer (tens of KiB, shared by
+ * every reply in it): a copy that kept the slice would keep all of that, and the byte budget would count a fraction
+ * of what is held. Nor from Buffer's pool, whose 8 KiB slabs are shared too.
+ */
+function ownBytes (value: Buffer): Buffer {
+  if (value.byteOffset === 0 && value.buffer.byteLength === value.length) return value
+  const own = Buffer.allocUnsafeSlow(value.length)
+  value.copy(own)
+  return own
 }

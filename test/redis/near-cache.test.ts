@@ -72,3 +72,22 @@ t.test('a cluster: the subscription moved to another node is noticed before the 
     t.ok(delay < TRUSTED_FOR_MS, `round ${round}: the change is read ${delay.toFixed(0)} ms after the cut`)
   }
 })
+
+t.test('a copy holds its own bytes, not the socket buffer its reply came in, which the byte budget would not count',
+  async (t) => {
+    const redis = await startRedis(t)
+    const app = await buildTestApp(t, { env: { REDIS_URL: redis.url, NEAR_CACHE_FRESH_READS: 'true' } })
+    const store = app.cacheStore as RedisCacheStore
+    await Promise.all(Array.from({ length: 50 }, async (_, i) => await put(app, `k${i}`, 'v'.repeat(1024))))
+    // Read all at once: their replies share the socket's reads.
+    await Promise.all(Array.from({ length: 50 }, async (_, i) => await store.get(`k${i}`)))
+    await until(async () => (await store.get('k0')).fromNearCache === true, 'answers from memory')
+    let checked = 0
+    for (let i = 0; i < 50; i++) {
+      const { entry, fromNearCache } = await store.get(`k${i}`)
+      if (fromNearCache !== true) continue // its copy was dropped by its write's own announcement, come late
+      t.equal(entry!.value.buffer.byteLength, 1024, `k${i}: its copy's memory is its 1 KiB`)
+      checked++
+    }
+    t.ok(checked >= 1, `${checked} copies looked at`)
+  })
