@@ -43,7 +43,8 @@ export function nearCacheContract (t: Test, { makeApp, shared }: StoreUnderTest)
 
   t.test('a hot key is answered from memory, same bytes, ETag and lifetime, and never past its TTL', async (t) => {
     const [app] = await replicas(t, 'hot:')
-    const written = await put(app, 'k', 'hot value', '?ttl=1&stale=60')
+    // Fresh for 3 s, time enough on a busy machine for the reads below, which must come while it is fresh.
+    const written = await put(app, 'k', 'hot value', '?ttl=3&stale=60')
     const first = await get(app, 'k')
     t.match(first.headers['cache-status'], FROM_STORE, 'the first read asks the store')
     // The write's own announcement comes back a moment later, and may drop the copy of a read made before it did.
@@ -55,7 +56,7 @@ export function nearCacheContract (t: Test, { makeApp, shared }: StoreUnderTest)
     t.equal(second.body, 'hot value')
     t.equal(second.headers.etag, written.headers.etag)
     t.match(second.headers['cache-status'], shared ? FROM_MEMORY : FROM_STORE, 'later ones come from memory')
-    t.match(second.headers['cache-control'], /^max-age=[01]$/)
+    t.match(second.headers['cache-control'], /^max-age=[0-3]$/)
     t.match(second.headers.age, /^\d+$/)
     const leased = await get(app, 'k', { 'cache-lease': 'acquire' })
     t.match(leased.headers['cache-status'], FROM_STORE, 'a read that would take a lease asks the store')
@@ -66,7 +67,7 @@ export function nearCacheContract (t: Test, { makeApp, shared }: StoreUnderTest)
     const bulk = await app.inject({ method: 'POST', url: '/cache-bulk/get', payload: { keys: ['k'] } })
     t.equal(bulk.json().entries[0].value, Buffer.from('hot value').toString('base64'), 'a bulk read, from memory too')
 
-    await sleep(1050)
+    await sleep(3050)
     const stale = await get(app, 'k')
     t.equal(stale.statusCode, 200)
     t.match(stale.headers['cache-status'], /detail=stale$/, 'past its TTL it is the store\'s stale entry')
