@@ -63,6 +63,19 @@ export const ERROR_KINDS = {
     title: 'Precondition failed',
     description: 'A precondition (If-Match, If-None-Match) failed; nothing was changed'
   },
+  CS_SUBJECT_MISMATCH: {
+    status: 409,
+    type: 'subject-mismatch',
+    title: 'The session belongs to another subject',
+    description: 'A session\'s subject is set when it is created and never changes; nothing was changed'
+  },
+  CS_SUBJECT_FULL: {
+    status: 409,
+    type: 'subject-full',
+    title: 'The subject holds as many sessions as it may',
+    description: 'The subject has as many live sessions as its cap allows, and the cap refuses more; nothing was ' +
+      'created. End one of its sessions first'
+  },
   CS_PAYLOAD_TOO_LARGE: {
     status: 413,
     type: 'payload-too-large',
@@ -151,6 +164,8 @@ export const PayloadTooLargeError = errorClass('CS_PAYLOAD_TOO_LARGE')
 export const UnsupportedMediaTypeError = errorClass('CS_UNSUPPORTED_MEDIA_TYPE')
 export const UnauthorizedError = errorClass('CS_UNAUTHORIZED')
 export const ForbiddenError = errorClass('CS_FORBIDDEN')
+export const SubjectMismatchError = errorClass('CS_SUBJECT_MISMATCH')
+export const SubjectFullError = errorClass('CS_SUBJECT_FULL')
 export const RateLimitedError = errorClass('CS_RATE_LIMITED')
 
 /** Seconds a client should wait before retrying after a 503. */

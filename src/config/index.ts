@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { boolean, integer, oneOf, text } from './env.js'
 import { httpConfigFrom, HttpEnvShape, type HttpConfig } from './http.js'
+import { SUBJECT_LIMIT_POLICIES, type SubjectLimitPolicy } from '../store/session-store.js'
 import { redisConfigFrom, RedisEnvShape, type RedisConfig } from './redis.js'
 import { securityConfigFrom, SecurityEnvShape, type SecurityConfig } from './security.js'
 
@@ -30,6 +31,10 @@ const EnvSchema = z.object({
   SESSION_IDLE_TTL_SECONDS: integer(1, TTL_MAX, 1800),
   SESSION_ABSOLUTE_TTL_SECONDS: integer(1, TTL_MAX, 86_400),
   SESSION_MAX_BYTES: integer(2, 512 * 1024 * 1024, 65_536),
+  SESSION_SUBJECT_MAX_SESSIONS: integer(1, 5000, 1000),
+  SESSION_SUBJECT_CAP: integer(0, 5000, 0),
+  SESSION_SUBJECT_CAP_POLICY: oneOf(SUBJECT_LIMIT_POLICIES, 'refuse'),
+  SESSION_LIST_MAX_LIMIT: integer(1, 1000, 100),
   SHUTDOWN_GRACE_MS: integer(1, 3_600_000, 10_000),
   METRICS_ENABLED: boolean(true),
   METRICS_PORT: integer(0, 65535, 9090),
@@ -43,6 +48,9 @@ const EnvSchema = z.object({
   }
   if (env.CACHE_LEASE_TTL_SECONDS > env.CACHE_LEASE_MAX_TTL_SECONDS) {
     issue('CACHE_LEASE_TTL_SECONDS', 'must not exceed CACHE_LEASE_MAX_TTL_SECONDS')
+  }
+  if (env.SESSION_SUBJECT_CAP > env.SESSION_SUBJECT_MAX_SESSIONS) {
+    issue('SESSION_SUBJECT_CAP', 'must not exceed SESSION_SUBJECT_MAX_SESSIONS')
   }
   const redis = redisConfigFrom(env, issue)
   const config: Config = {
@@ -73,7 +81,13 @@ const EnvSchema = z.object({
     sessions: {
       idleTtlSeconds: env.SESSION_IDLE_TTL_SECONDS,
       absoluteTtlSeconds: env.SESSION_ABSOLUTE_TTL_SECONDS,
-      maxBytes: env.SESSION_MAX_BYTES
+      maxBytes: env.SESSION_MAX_BYTES,
+      subjects: {
+        maxSessions: env.SESSION_SUBJECT_MAX_SESSIONS,
+        cap: env.SESSION_SUBJECT_CAP,
+        capPolicy: env.SESSION_SUBJECT_CAP_POLICY
+      },
+      listMaxLimit: env.SESSION_LIST_MAX_LIMIT
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS
   }
@@ -121,6 +135,13 @@ export interface Config {
     readonly absoluteTtlSeconds: number
     /** Largest serialized `data`, in bytes of JSON. */
     readonly maxBytes: number
+    /**
+     * The most live sessions one subject may ever hold (past it, creates are refused: it bounds what one listing or
+     * revocation costs); the cap on them (0: none), which a create may lower; and what a create past the cap does.
+     */
+    readonly subjects: { readonly maxSessions: number, readonly cap: number, readonly capPolicy: SubjectLimitPolicy }
+    /** Sessions one listing page holds at most. */
+    readonly listMaxLimit: number
   }
   readonly shutdownGraceMs: number
 }

@@ -1,11 +1,26 @@
-// zod schemas of the /sessions routes: ids, the write and patch bodies, and the representation.
+// zod schemas of the /sessions routes: ids, subjects, the write and patch bodies, listings, revocations, and the
+// representations.
 import { z } from 'zod'
+import { SESSION_CURSOR_PATTERN } from '../store/session-store.js'
 
 export const SessionIdSchema = z.string()
   .regex(/^[A-Za-z0-9_-]{22,128}$/, { error: 'must be 22 to 128 characters from A-Z, a-z, 0-9, _ and -' })
   .describe('The session id: 43 base64url characters when the service chose it, 22 to 128 when the client did')
 
 export const SessionParamsSchema = z.object({ id: SessionIdSchema })
+
+// Room for the user ids in use (a UUID, an e-mail address, an OIDC `sub` such as "auth0|…" or a URL), and no more.
+const SUBJECT_MAX_LENGTH = 256
+
+export const SubjectSchema = z.string()
+  .regex(new RegExp(`^[!-~]{1,${SUBJECT_MAX_LENGTH}}$`), {
+    error: `must be 1 to ${SUBJECT_MAX_LENGTH} visible ASCII characters (no spaces)`
+  })
+  .describe('The user a session belongs to: any id of the caller\'s choosing, such as a token\'s `sub` claim, 1 to ' +
+    `${SUBJECT_MAX_LENGTH} visible ASCII characters`)
+
+const SessionRefSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, { error: 'must be a reference from a listing' })
+  .describe('A reference to a session, from a listing: it can end the session, but neither read nor use it')
 
 // Deeper documents are almost certainly abuse, and each level costs a frame in the Lua merge.
 const MAX_DEPTH = 64
@@ -24,11 +39,23 @@ export interface SessionLimits {
   idleTtlSeconds: number
   absoluteTtlSeconds: number
   maxBytes: number
+  /** The most live sessions a subject may hold: SESSION_SUBJECT_LIMIT, or SESSION_SUBJECT_MAX_SESSIONS without one. */
+  maxSessionsPerSubject: number
+  /** Sessions one listing page holds at most. */
+  listMaxLimit: number
 }
 
 /** POST and PUT bodies; the TTL and size bounds are configuration, so the schema is made per app. */
-export function sessionWriteSchema ({ idleTtlSeconds, absoluteTtlSeconds, maxBytes }: SessionLimits) {
+export function sessionWriteSchema ({ idleTtlSeconds, absoluteTtlSeconds, maxBytes, maxSessionsPerSubject }
+: SessionLimits) {
   return z.strictObject({
+    subject: SubjectSchema.optional().describe('The user the session belongs to, set when it is created and never ' +
+      'changed: a replace may name the same subject or none. A session with a subject can be listed and ended with ' +
+      'the rest of its subject\'s sessions'),
+    maxSessions: z.int().min(1).max(maxSessionsPerSubject, { error: `must be at most ${maxSessionsPerSubject}` })
+      .optional()
+      .describe('For a create with a subject: the most live sessions the subject may then hold, at most the ' +
+        `service's own cap (${maxSessionsPerSubject}); past it, SESSION_SUBJECT_CAP_POLICY applies`),
     data: SessionDataSchema.describe(`Any JSON object: ${dataRules(maxBytes)}`),
     idleTtlSeconds: z.int().min(1).max(idleTtlSeconds, { error: `must be at most ${idleTtlSeconds}` }).optional()
       .describe('Seconds of inactivity after which the session expires'),
@@ -53,6 +80,7 @@ const Timestamp = z.string().meta({ format: 'date-time' })
 
 export const SessionSchema = z.object({
   id: SessionIdSchema,
+  subject: SubjectSchema.optional(),
   data: z.record(z.string(), z.unknown()).describe('The session data, any JSON object'),
   createdAt: Timestamp.describe('When the session was created (RFC 3339)'),
   updatedAt: Timestamp.describe('When its data was last written'),
@@ -60,6 +88,45 @@ export const SessionSchema = z.object({
     .describe('When it expires unless read or written again: min(last use + idle lifetime, absoluteExpiresAt)'),
   absoluteExpiresAt: Timestamp.describe('When it expires however active it is')
 }).describe('A session').meta({ id: 'Session' })
+
+export function sessionListQuerySchema ({ listMaxLimit }: SessionLimits) {
+  return z.strictObject({
+    subject: SubjectSchema,
+    limit: z.coerce.number<string>().int().min(1).max(listMaxLimit, { error: `must be at most ${listMaxLimit}` })
+      .default(Math.min(20, listMaxLimit))
+      .describe('Sessions on one page at most'),
+    cursor: z.string().regex(SESSION_CURSOR_PATTERN, { error: 'must be the cursor of a page' }).optional()
+      .describe('Where to go on: the `next` of the page before')
+  })
+}
+
+export const SessionSummarySchema = z.object({
+  ref: SessionRefSchema,
+  createdAt: Timestamp.describe('When the session was created'),
+  updatedAt: Timestamp.describe('When its data was last written'),
+  expiresAt: Timestamp.describe('When it expires unless used again'),
+  absoluteExpiresAt: Timestamp.describe('When it expires however active it is')
+}).describe('A session of a listing: its reference and times, never its id').meta({ id: 'SessionSummary' })
+
+export const SessionListSchema = z.object({
+  sessions: z.array(SessionSummarySchema).describe('Newest first. A page may hold fewer sessions than the limit, ' +
+    'even none, when sessions ended meanwhile: go on while there is a next'),
+  next: z.string().optional().describe('The cursor of the next page; absent on the last')
+}).meta({ id: 'SessionList' })
+
+export function sessionRevocationSchema ({ maxSessionsPerSubject }: SessionLimits) {
+  return z.strictObject({
+    subject: SubjectSchema,
+    exceptId: SessionIdSchema.optional().describe('The id of a session to keep: the caller\'s own, for "log out ' +
+      'everywhere else"'),
+    refs: z.array(SessionRefSchema).min(1).max(maxSessionsPerSubject).optional()
+      .describe('End only these sessions of the subject, by their references from a listing; all when absent')
+  })
+}
+
+export const SessionRevocationResultSchema = z.object({
+  ended: z.int().min(0).describe('How many sessions this request ended')
+}).meta({ id: 'SessionRevocationResult' })
 
 /** Iterative, so that a hostile document cannot exhaust the stack before it is refused. */
 function depthOf (root: unknown): number {

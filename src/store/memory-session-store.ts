@@ -1,17 +1,19 @@
 // The embedded session store: the Redis adapter's semantics (sliding and absolute expiry, preconditions,
-// merge patches that never resurrect) in a single process. Node runs one callback at a time, and every method
-// here completes without awaiting, so each is as atomic as its Lua twin.
+// merge patches that never resurrect, subjects and their limits) in a single process. Node runs one callback at a
+// time, and every method here completes without awaiting, so each is as atomic as its Lua twins.
 import { ExpiringMap } from './expiring-map.js'
 import { applyMergePatch } from './json-merge-patch.js'
 import { conditionalDelete } from './memory-conditional-delete.js'
 import { evaluatePreconditions, type Preconditions } from './preconditions.js'
 import type { DeleteResult } from './types.js'
-import type {
-  SessionPatchResult, SessionPutResult, SessionRecord, SessionStore, SessionWrite
+import {
+  isAfterCursor, sessionCursorOf, sessionRefOf, type Revocation, type SessionPage, type SessionPatchResult,
+  type SessionPutResult, type SessionRecord, type SessionStore, type SessionWrite, type SubjectLimit
 } from './session-store.js'
 
 interface StoredSession {
   data: string
+  subject: string | undefined
   createdAt: number
   updatedAt: number
   idleTtlMs: number
@@ -20,7 +22,16 @@ interface StoredSession {
 }
 
 export class MemorySessionStore implements SessionStore {
-  readonly #sessions = new ExpiringMap<StoredSession>()
+  /** Each subject's sessions: their ids by reference. A session leaves it whichever way it leaves the map. */
+  readonly #subjects = new Map<string, Map<string, string>>()
+  readonly #sessions = new ExpiringMap<StoredSession>({
+    onRemoved: (id, { subject }) => {
+      const sessions = subject === undefined ? undefined : this.#subjects.get(subject)
+      if (sessions === undefined || this.#sessions.get(id)?.value.subject === subject) return
+      sessions.delete(sessionRefOf(id))
+      if (sessions.size === 0) this.#subjects.delete(subject!)
+    }
+  })
 
   async get (id: string, { touch }: { touch: boolean }): Promise<SessionRecord | undefined> {
     const found = this.#sessions.get(id)
@@ -29,19 +40,29 @@ export class MemorySessionStore implements SessionStore {
     return this.#save(id, found.value, Date.now())
   }
 
-  async put (id: string, write: SessionWrite, preconditions: Preconditions): Promise<SessionPutResult> {
+  async put (id: string, write: SessionWrite, preconditions: Preconditions, limit: SubjectLimit)
+    : Promise<SessionPutResult> {
     const current = this.#sessions.get(id)?.value
     if (evaluatePreconditions(current?.etag, preconditions) !== 'pass') return { outcome: 'precondition-failed' }
     const now = Date.now()
+    if (current !== undefined) {
+      if (write.subject !== undefined && write.subject !== current.subject) return { outcome: 'subject-mismatch' }
+      const idleTtlMs = write.idleTtlSeconds * 1000
+      const session = this.#save(id, { ...current, data: write.data, updatedAt: now, idleTtlMs, etag: write.etag }, now)
+      return { outcome: 'replaced', session }
+    }
+    const ended = write.subject === undefined ? 0 : this.#makeRoom(write.subject, limit)
+    if (ended < 0) return { outcome: 'subject-full' }
     const session = this.#save(id, {
       data: write.data,
-      createdAt: current?.createdAt ?? now,
+      subject: write.subject,
+      createdAt: now,
       updatedAt: now,
       idleTtlMs: write.idleTtlSeconds * 1000,
-      absoluteExpiresAt: current?.absoluteExpiresAt ?? now + write.absoluteTtlSeconds * 1000,
+      absoluteExpiresAt: now + write.absoluteTtlSeconds * 1000,
       etag: write.etag
     }, now)
-    return { outcome: current === undefined ? 'created' : 'replaced', session }
+    return { outcome: 'created', session, ended }
   }
 
   async patch (id: string, patch: string, { etag, maxBytes }: { etag: string, maxBytes: number },
@@ -59,19 +80,84 @@ export class MemorySessionStore implements SessionStore {
     return conditionalDelete(this.#sessions, id, preconditions)
   }
 
+  async rotate (id: string, newId: string, etag: string): Promise<SessionRecord | undefined> {
+    const current = this.#sessions.get(id)?.value
+    if (current === undefined) return undefined
+    this.#sessions.delete(id)
+    return this.#save(newId, { ...current, etag }, Date.now())
+  }
+
+  async list (subject: string, { limit, cursor }: { limit: number, cursor: string | undefined })
+    : Promise<SessionPage> {
+    const after = this.#live(subject).filter(({ ref, session }) => isAfterCursor(session.createdAt, ref, cursor))
+    const page = after.sort(newestFirst).slice(0, limit).map(({ ref, expiresAt, session }) => {
+      const { createdAt, updatedAt, absoluteExpiresAt } = session
+      return { ref, createdAt, updatedAt, expiresAt, absoluteExpiresAt }
+    })
+    return { sessions: page, cursor: after.length > limit ? sessionCursorOf(page.at(-1)!) : undefined }
+  }
+
+  async revoke (subject: string, { keep, refs }: Revocation): Promise<number> {
+    const named = refs === undefined ? undefined : new Set(refs)
+    let ended = 0
+    for (const { ref, id } of this.#live(subject)) {
+      if (id === keep || (named !== undefined && !named.has(ref))) continue
+      if (this.#sessions.delete(id)) ended++
+    }
+    return ended
+  }
+
   close (): void {
     this.#sessions.close()
+  }
+
+  /** The subject's live sessions (reading each drops it if its time is up). */
+  #live (subject: string): LiveSession[] {
+    return [...this.#subjects.get(subject) ?? []].flatMap(([ref, id]) => {
+      const found = this.#sessions.get(id)
+      return found === undefined ? [] : [{ ref, id, session: found.value, expiresAt: found.expiresAt }]
+    })
+  }
+
+  /**
+   * Makes room for one more session of the subject: ends the oldest past the limit when its policy says so.
+   * Resolves to how many it ended, or -1 when the subject is full and the policy refuses.
+   */
+  #makeRoom (subject: string, { maxSessions, policy }: SubjectLimit): number {
+    const live = this.#live(subject)
+    const excess = live.length - maxSessions + 1
+    if (excess <= 0) return 0
+    if (policy === 'refuse') return -1
+    for (const { id } of live.sort(newestFirst).slice(-excess)) this.#sessions.delete(id)
+    return excess
   }
 
   /** Stores the session with its idle expiry slid from now, capped by the absolute one. */
   #save (id: string, session: StoredSession, now: number): SessionRecord {
     const expiresAt = Math.min(now + session.idleTtlMs, session.absoluteExpiresAt)
     this.#sessions.setUntil(id, session, expiresAt)
+    if (session.subject !== undefined) {
+      let sessions = this.#subjects.get(session.subject)
+      if (sessions === undefined) this.#subjects.set(session.subject, sessions = new Map())
+      sessions.set(sessionRefOf(id), id)
+    }
     return record(session, expiresAt)
   }
 }
 
-function record ({ data, createdAt, updatedAt, absoluteExpiresAt, etag }: StoredSession, expiresAt: number)
+interface LiveSession {
+  ref: string
+  id: string
+  session: StoredSession
+  expiresAt: number
+}
+
+/** A listing's order: by creation time, then by reference, both descending (as ZRANGE … REV orders). */
+function newestFirst (a: LiveSession, b: LiveSession): number {
+  return b.session.createdAt - a.session.createdAt || (a.ref < b.ref ? 1 : -1)
+}
+
+function record ({ data, subject, createdAt, updatedAt, absoluteExpiresAt, etag }: StoredSession, expiresAt: number)
   : SessionRecord {
-  return { data, createdAt, updatedAt, absoluteExpiresAt, etag, expiresAt }
+  return { data, subject, createdAt, updatedAt, absoluteExpiresAt, etag, expiresAt }
 }

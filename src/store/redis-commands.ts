@@ -22,17 +22,40 @@ declare module 'ioredis' {
     : Result<[number, string?, string?], Context>
     sessionGet (key: string, touch: '1' | '0'): Result<string[] | null, Context>
     sessionPut (key: string, data: string, idleTtlMs: number, absoluteTtlMs: number, etag: string,
-      ifMatch: string, ifNoneMatch: string): Result<[number, ...string[]], Context>
+      ifMatch: string, ifNoneMatch: string, subject: string): Result<[number, ...string[]], Context>
     sessionPatch (key: string, patch: string, etag: string, maxBytes: number,
       ifMatch: string, ifNoneMatch: string): Result<[number, string?, ...string[]], Context>
+    sessionDelete (key: string, ifMatch: string, ifNoneMatch: string): Result<[number, string?, string?], Context>
+    sessionTake (key: string, createdAt: string): Result<string[] | null, Context>
+    sessionRestore (key: string, data: string, createdAt: string, updatedAt: string, idleMs: string,
+      absoluteExpiresAt: string, subject: string, etag: string): Result<[number, string?], Context>
+    sessionSummary (key: string, subject: string, createdAt: string): Result<string[] | null, Context>
+    sessionEnd (key: string, subject: string, createdAt: string): Result<number, Context>
+    subjectAdmit (index: string, ref: string, createdAt: string, absoluteExpiresAt: number, maxSessions: number,
+      policy: string, checked: '0' | '1'): Result<[number, ...string[]], Context>
+    /** The index, then pairs of a reference and a createdAt. */
+    subjectForget (index: string, ...refsAndCreatedAts: string[]): Result<number, Context>
+    subjectTake (index: string, mark: string, newMark: string, markTtlMs: number, keep: string,
+      ...refs: string[]): Result<string[], Context>
+    subjectSwap (index: string, mark: string, markSeen: string, oldRef: string, createdAt: string, newRef: string,
+      absoluteExpiresAt: string): Result<number, Context>
+    subjectPage (index: string, limit: number, cursorCreatedAt: string, cursorRef: string): Result<string[], Context>
     rateLimitGrant (key: string, take: number, windowMs: number): Result<[number, number], Context>
   }
 }
 
 const read = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')
 
-/** Scripts that take any number of keys: the caller passes how many first. The others take one. */
-const KEYS_GIVEN = new Set(['tagEvict', 'tagMarkStale'])
+/**
+ * Scripts that take other than one key, and how many: undefined for any number, the caller passing how many first.
+ * The others take one.
+ */
+const KEY_COUNTS: Readonly<Record<string, number | undefined>> = {
+  tagEvict: undefined,
+  tagMarkStale: undefined,
+  subjectTake: 2,
+  subjectSwap: 2
+}
 
 /** Each script's source is its file, preceded by the shared preludes it uses. */
 const SCRIPTS = {
@@ -47,6 +70,16 @@ const SCRIPTS = {
   sessionGet: ['clock', 'session-get'],
   sessionPut: ['preconditions', 'clock', 'session-put'],
   sessionPatch: ['preconditions', 'clock', 'json-merge-patch', 'session-patch'],
+  sessionDelete: ['preconditions', 'session-delete'],
+  sessionTake: ['session-take'],
+  sessionRestore: ['clock', 'session-restore'],
+  sessionSummary: ['clock', 'session-summary'],
+  sessionEnd: ['session-end'],
+  subjectAdmit: ['clock', 'subject-admit'],
+  subjectForget: ['subject-forget'],
+  subjectTake: ['clock', 'subject-take'],
+  subjectSwap: ['clock', 'subject-swap'],
+  subjectPage: ['subject-page'],
   rateLimitGrant: ['rate-limit-grant']
 } as const
 
@@ -57,6 +90,7 @@ export function defineScripts (redis: Redis | Cluster): void {
   if (registered.has(redis)) return
   registered.add(redis)
   for (const [name, files] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(name, { numberOfKeys: KEYS_GIVEN.has(name) ? undefined : 1, lua: files.map(read).join('\n') })
+    const numberOfKeys = Object.hasOwn(KEY_COUNTS, name) ? KEY_COUNTS[name] : 1
+    redis.defineCommand(name, { numberOfKeys, lua: files.map(read).join('\n') })
   }
 }

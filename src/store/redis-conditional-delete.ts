@@ -1,5 +1,5 @@
-// DELETE with preconditions for both Redis adapters (lua/conditional-delete.lua), and its soft twin for cache entries
-// (lua/cache-mark-stale.lua); memory-conditional-delete.ts is their twin.
+// DELETE with preconditions of a cache entry (lua/conditional-delete.lua), and its soft twin (cache-mark-stale.lua);
+// memory-conditional-delete.ts is their twin. Sessions have their own (lua/session-delete.lua).
 import type { Cluster, Redis } from 'ioredis'
 import type { Preconditions } from './preconditions.js'
 import { callRedis } from './redis-call.js'
@@ -10,11 +10,11 @@ import type { DeleteResult } from './types.js'
 const DELETE_RESULTS: Record<number, DeleteResult> = { '-1': 'not-found', 0: 'precondition-failed', 1: 'deleted' }
 
 /**
- * changeChannel: where a change of the key (and so the end of its lease) is announced; sessions pass ''.
+ * changeChannel: where a change of the key (and so the end of its lease) is announced.
  * Resolves to the outcome and, for a deleted tagged cache entry, the write whose tag memberships are now stale.
  */
 export async function conditionalDelete (redis: Redis | Cluster, key: string, preconditions: Preconditions,
-  changeChannel = ''): Promise<{ result: DeleteResult, deleted: TaggedWrite | undefined }> {
+  changeChannel: string): Promise<{ result: DeleteResult, deleted: TaggedWrite | undefined }> {
   const [ifMatch, ifNoneMatch] = encodePreconditions(preconditions)
   const [reply, writeId, tags] = await callRedis(redis, 'conditionalDelete',
     redis.conditionalDelete(key, ifMatch, ifNoneMatch, changeChannel))

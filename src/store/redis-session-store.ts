@@ -1,67 +1,245 @@
-// The Redis adapter of the session store. A session lives in one hash keyed by the SHA-256 of its id, so a
-// key listing or a dump of Redis yields no usable id; every operation is one Lua script, timed by Redis's clock.
-import { createHash } from 'node:crypto'
+// The Redis adapter of the session store. A session lives in one hash keyed by its reference, the SHA-256 of its id,
+// so a key listing or a dump of Redis yields no usable id; every step is one Lua script, timed by Redis's clock.
+//
+// A subject's sessions are indexed in a sorted set of their references, scored by their createdAt, beside a
+// revocation mark; both share a hash tag, and so a cluster slot, while each session lives in a slot of its own. No
+// script spans the two, so each operation is a few ordered steps, chosen so that no revocation leaves a session live
+// and unnamed by the index, nor an index entry that outlives its session for long:
+//
+// - A create writes the session, then admits it to the index within the subject's limit (lua/subject-admit.lua).
+//   A revocation that takes the index between the two steps comes before the create, which it does not end: the
+//   session is admitted after it, and a later revocation finds it. A refused admission ends the session it wrote.
+// - A revocation takes the entries it ends from the index in one step (lua/subject-take.lua), then ends each session
+//   that is still the one its entry named (lua/session-end.lua): a session created since under the same id stays.
+// - A rotation reads the revocation mark, takes the old session (read and deleted in one step, so no patch lands
+//   on it after), writes the new one, then swaps the references in the index, unless a revocation of all took the
+//   old entry meanwhile: the mark tells, and the new session is then ended, as the revocation would have.
+// - A delete forgets its entry; expiry does not (Redis keeps no notes of it here), so a listing, and an admission
+//   that finds the index full, check the sessions named and forget those no more. The index expires with its
+//   longest-lived session, and admissions hold it to the subject's limit: it never holds more than that many.
 import type { Cluster, Redis } from 'ioredis'
+import { randomBytes } from 'node:crypto'
 import type { Preconditions } from './preconditions.js'
 import { callRedis } from './redis-call.js'
 import { defineScripts } from './redis-commands.js'
-import { conditionalDelete } from './redis-conditional-delete.js'
 import { encodePreconditions } from './redis-preconditions.js'
-import type {
-  SessionPatchResult, SessionPutResult, SessionRecord, SessionStore, SessionWrite
+import {
+  SESSION_CURSOR_PATTERN, sessionCursorOf, sessionRefOf, type Revocation, type SessionPage, type SessionPatchResult,
+  type SessionPutResult, type SessionRecord, type SessionStore, type SessionSummary, type SessionWrite,
+  type SubjectLimit
 } from './session-store.js'
 import type { DeleteResult } from './types.js'
+
+/**
+ * How many command timeouts a revocation's mark lives, and a minute at least: longer than a rotation can take between
+ * reading it and checking it, in five steps that each end within the command timeout.
+ */
+const MARK_TTL_TIMEOUTS = 10
+const MARK_TTL_MIN_MS = 60_000
+
+const DELETE_RESULTS: Record<number, DeleteResult> = { '-1': 'not-found', 0: 'precondition-failed', 1: 'deleted' }
+
+/** An index entry as the scripts return them: a reference and the createdAt it names, as a decimal string. */
+interface Entry {
+  ref: string
+  createdAt: string
+}
 
 export class RedisSessionStore implements SessionStore {
   readonly #redis: Redis | Cluster
   readonly #prefix: string
+  readonly #subjectPrefix: string
+  readonly #markTtlMs: number
 
-  constructor (redis: Redis | Cluster, keyPrefix: string) {
+  constructor (redis: Redis | Cluster, keyPrefix: string, commandTimeoutMs: number) {
     this.#redis = redis
+    this.#markTtlMs = Math.max(MARK_TTL_MIN_MS, MARK_TTL_TIMEOUTS * commandTimeoutMs)
     this.#prefix = `${keyPrefix}session:`
+    this.#subjectPrefix = `${keyPrefix}subject:`
     defineScripts(redis)
   }
 
   async get (id: string, { touch }: { touch: boolean }): Promise<SessionRecord | undefined> {
     const reply = await callRedis(this.#redis, 'sessionGet', this.#redis.sessionGet(this.#key(id), touch ? '1' : '0'))
     if (reply === null) return undefined
-    const [data, etag, ...times] = reply
-    return record(data!, etag!, times)
+    const [data, etag, subject, ...times] = reply
+    return record(data!, etag!, subject!, times)
   }
 
-  async put (id: string, write: SessionWrite, preconditions: Preconditions): Promise<SessionPutResult> {
+  async put (id: string, write: SessionWrite, preconditions: Preconditions, limit: SubjectLimit)
+    : Promise<SessionPutResult> {
+    const key = this.#key(id)
     const [status, ...times] = await callRedis(this.#redis, 'sessionPut',
-      this.#redis.sessionPut(this.#key(id), write.data, write.idleTtlSeconds * 1000, write.absoluteTtlSeconds * 1000,
-        write.etag, ...encodePreconditions(preconditions)))
+      this.#redis.sessionPut(key, write.data, write.idleTtlSeconds * 1000, write.absoluteTtlSeconds * 1000,
+        write.etag, ...encodePreconditions(preconditions), write.subject ?? ''))
     if (status === 0) return { outcome: 'precondition-failed' }
-    return { outcome: status === 1 ? 'created' : 'replaced', session: record(write.data, write.etag, times) }
+    if (status === -1) return { outcome: 'subject-mismatch' }
+    const session = record(write.data, write.etag, times[4]!, times)
+    if (status === 2) return { outcome: 'replaced', session }
+    if (session.subject === undefined) return { outcome: 'created', session, ended: 0 }
+    const entry = { ref: sessionRefOf(id), createdAt: times[0]! }
+    const taken = await this.#admit(session.subject, entry, session.absoluteExpiresAt, limit)
+    if (taken === undefined) {
+      // Refused: the session written a moment ago goes, as if never written.
+      await callRedis(this.#redis, 'sessionEnd', this.#redis.sessionEnd(key, session.subject, entry.createdAt))
+      return { outcome: 'subject-full' }
+    }
+    return { outcome: 'created', session, ended: await this.#end(session.subject, taken) }
   }
 
   async patch (id: string, patch: string, { etag, maxBytes }: { etag: string, maxBytes: number },
     preconditions: Preconditions): Promise<SessionPatchResult> {
-    const [status, data, ...times] = await callRedis(this.#redis, 'sessionPatch',
+    const [status, data, subject, ...times] = await callRedis(this.#redis, 'sessionPatch',
       this.#redis.sessionPatch(this.#key(id), patch, etag, maxBytes, ...encodePreconditions(preconditions)))
     if (status === 0) return { outcome: 'precondition-failed' }
     if (status === -1) return { outcome: 'not-found' }
     if (status === -2) return { outcome: 'too-large' }
-    return { outcome: 'patched', session: record(data!, etag, times) }
+    return { outcome: 'patched', session: record(data!, etag, subject!, times) }
   }
 
   async delete (id: string, preconditions: Preconditions): Promise<DeleteResult> {
-    return (await conditionalDelete(this.#redis, this.#key(id), preconditions)).result
+    const [status, subject, createdAt] = await callRedis(this.#redis, 'sessionDelete',
+      this.#redis.sessionDelete(this.#key(id), ...encodePreconditions(preconditions)))
+    if (status === 1 && subject !== '') await this.#forget(subject!, [{ ref: sessionRefOf(id), createdAt: createdAt! }])
+    return DELETE_RESULTS[status]!
+  }
+
+  async rotate (id: string, newId: string, etag: string): Promise<SessionRecord | undefined> {
+    const oldKey = this.#key(id)
+    // The subject, and the revocation mark as it was before the session is taken (see the top of this file).
+    const peek = await callRedis(this.#redis, 'sessionGet', this.#redis.sessionGet(oldKey, '0'))
+    if (peek === null) return undefined
+    const [, , peekedSubject, peekedCreatedAt] = peek
+    const mark = peekedSubject === ''
+      ? ''
+      : await callRedis(this.#redis, 'subjectMark', this.#redis.get(this.#markKey(peekedSubject!))) ?? ''
+    const taken = await callRedis(this.#redis, 'sessionTake', this.#redis.sessionTake(oldKey, peekedCreatedAt!))
+    if (taken === null) return undefined
+    const [data, createdAt, updatedAt, idleMs, absoluteExpiresAt, subject] = taken
+    const restore = async (key: string) => await callRedis(this.#redis, 'sessionRestore', this.#redis.sessionRestore(
+      key, data!, createdAt!, updatedAt!, idleMs!, absoluteExpiresAt!, subject!, etag))
+    const newKey = this.#key(newId)
+    const restored = await restore(newKey).catch(async (err: unknown) => {
+      // Put back what was taken, so that a failed rotation leaves the session where it was.
+      await restore(oldKey).catch(() => {})
+      throw err
+    })
+    if (restored[0] === -1) return undefined
+    if (restored[0] === 0) {
+      await restore(oldKey)
+      throw new Error('the new session id is taken')
+    }
+    const session = record(data!, etag, subject!, [createdAt!, updatedAt!, absoluteExpiresAt!, restored[1]!])
+    if (subject === '') return session
+    const swapped = await callRedis(this.#redis, 'subjectSwap', this.#redis.subjectSwap(this.#indexKey(subject!),
+      this.#markKey(subject!), mark, sessionRefOf(id), createdAt!, sessionRefOf(newId), absoluteExpiresAt!))
+    if (swapped === 1) return session
+    await callRedis(this.#redis, 'sessionEnd', this.#redis.sessionEnd(newKey, subject!, createdAt!))
+    return undefined
+  }
+
+  async list (subject: string, { limit, cursor }: { limit: number, cursor: string | undefined })
+    : Promise<SessionPage> {
+    const [, at, ref] = cursor === undefined ? [] : SESSION_CURSOR_PATTERN.exec(cursor)!
+    const entries = entriesOf(await callRedis(this.#redis, 'subjectPage',
+      this.#redis.subjectPage(this.#indexKey(subject), limit, at ?? '', ref ?? '')))
+    const summaries = await this.#summaries(subject, entries)
+    await this.#forget(subject, entries.filter((_, i) => summaries[i] === undefined))
+    const last = entries.at(-1)
+    return {
+      sessions: summaries.filter((summary) => summary !== undefined),
+      cursor: entries.length < limit || last === undefined
+        ? undefined
+        : sessionCursorOf({ createdAt: Number(last.createdAt), ref: last.ref })
+    }
+  }
+
+  async revoke (subject: string, { keep, refs }: Revocation): Promise<number> {
+    const taken = entriesOf(await callRedis(this.#redis, 'subjectTake', this.#redis.subjectTake(
+      this.#indexKey(subject), this.#markKey(subject), randomBytes(16).toString('base64url'), this.#markTtlMs,
+      keep === undefined ? '' : sessionRefOf(keep), ...refs ?? [])))
+    return await this.#end(subject, taken)
+  }
+
+  /**
+   * Admits a created session to its subject's index within the limit: resolves to the entries taken to make room,
+   * or undefined when refused. A full index is first checked for sessions no more, which are forgotten.
+   */
+  async #admit (subject: string, entry: Entry, absoluteExpiresAt: number, { maxSessions, policy }: SubjectLimit)
+    : Promise<Entry[] | undefined> {
+    const index = this.#indexKey(subject)
+    const admit = async (checked: '0' | '1') => await callRedis(this.#redis, 'subjectAdmit',
+      this.#redis.subjectAdmit(index, entry.ref, entry.createdAt, absoluteExpiresAt, maxSessions, policy, checked))
+    let [status, ...rest] = await admit('0')
+    if (status === 0) {
+      const named = entriesOf(rest).filter(({ ref }) => ref !== entry.ref)
+      await this.#forget(subject, await this.#gone(subject, named))
+      ;[status, ...rest] = await admit('1')
+    }
+    return status === 1 ? entriesOf(rest) : undefined
+  }
+
+  /** Of these entries of a subject's index, those whose sessions are no more. */
+  async #gone (subject: string, entries: readonly Entry[]): Promise<Entry[]> {
+    const summaries = await this.#summaries(subject, entries)
+    return entries.filter((_, i) => summaries[i] === undefined)
+  }
+
+  /** What a listing shows of the sessions that entries name; undefined for those no more. */
+  async #summaries (subject: string, entries: readonly Entry[]): Promise<Array<SessionSummary | undefined>> {
+    return await Promise.all(entries.map(async ({ ref, createdAt }) => {
+      const times = await callRedis(this.#redis, 'sessionSummary',
+        this.#redis.sessionSummary(this.#prefix + ref, subject, createdAt))
+      if (times === null) return undefined
+      const [created, updatedAt, absoluteExpiresAt, expiresAt] = times.map(Number) as [number, number, number, number]
+      return { ref, createdAt: created, updatedAt, expiresAt, absoluteExpiresAt }
+    }))
+  }
+
+  async #forget (subject: string, entries: readonly Entry[]): Promise<void> {
+    if (entries.length === 0) return
+    await callRedis(this.#redis, 'subjectForget', this.#redis.subjectForget(this.#indexKey(subject),
+      ...entries.flatMap(({ ref, createdAt }) => [ref, createdAt])))
+  }
+
+  /**
+   * Ends the sessions that entries taken from a subject's index name, each if it is still that session; sent in one
+   * tick, which auto-pipelining makes one round trip per node. Resolves to how many it ended.
+   */
+  async #end (subject: string, entries: readonly Entry[]): Promise<number> {
+    const ended = await Promise.all(entries.map(async ({ ref, createdAt }) =>
+      await callRedis(this.#redis, 'sessionEnd', this.#redis.sessionEnd(this.#prefix + ref, subject, createdAt))))
+    return ended.reduce((sum: number, one) => sum + one, 0)
   }
 
   #key (id: string): string {
-    return this.#prefix + createHash('sha256').update(id).digest('base64url')
+    return this.#prefix + sessionRefOf(id)
+  }
+
+  /** The subject's index and mark share a hash tag: a hash of the subject, which may hold any character. */
+  #indexKey (subject: string): string {
+    return `${this.#subjectPrefix}{${sessionRefOf(subject)}}`
+  }
+
+  #markKey (subject: string): string {
+    return `${this.#indexKey(subject)}:revoked`
   }
 }
 
+/** The scripts return an index's entries flat: reference, createdAt, reference, createdAt… */
+function entriesOf (flat: readonly string[]): Entry[] {
+  const entries: Entry[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ ref: flat[i]!, createdAt: flat[i + 1]! })
+  return entries
+}
+
 /** The scripts return timestamps as decimal strings, in this order: created, updated, absolute, expires. */
-function record (data: string, etag: string, [createdAt, updatedAt, absoluteExpiresAt, expiresAt]: string[])
-  : SessionRecord {
+function record (data: string, etag: string, subject: string,
+  [createdAt, updatedAt, absoluteExpiresAt, expiresAt]: string[]): SessionRecord {
   return {
     data,
     etag,
+    subject: subject === '' ? undefined : subject,
     createdAt: Number(createdAt),
     updatedAt: Number(updatedAt),
     absoluteExpiresAt: Number(absoluteExpiresAt),

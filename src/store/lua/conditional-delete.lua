@@ -1,10 +1,10 @@
--- Deletes an entry (a cache entry or a session) when its preconditions hold, in one atomic step. A cache key's
+-- Deletes a cache entry when its preconditions hold, in one atomic step. A cache key's
 -- lease ends with it, even when the key holds nothing else, so a value computed before the delete is never stored
 -- after it; the change channel announces it (to waiting readers, and to every replica's near cache).
 -- KEYS[1]  the entry's hash, whose field e holds its strong entity tag, l its lease, and w and g the write id and
 --          tags of a tagged cache entry (see cache-put.lua)
 -- ARGV[1]  encoded If-Match    ARGV[2]  encoded If-None-Match (see preconditions.lua)
--- ARGV[3]  the change channel ('' for sessions, which have no leases and are never copied)
+-- ARGV[3]  the change channel
 -- Returns {1} when deleted, followed by the deleted write's id and tags when it had any (the caller forgets their
 -- memberships); {-1} when absent, {0} when a precondition failed. Preconditions come first (RFC 9110 §13.2.2):
 -- If-Match on an absent entry is a failed precondition, not a missing one.
