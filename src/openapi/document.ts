@@ -12,7 +12,7 @@ import { TagInvalidationSchema } from '../schemas/cache.js'
 import { HealthSchema } from '../schemas/health.js'
 import { toJsonSchema } from '../schemas/json-schema.js'
 import { ProblemSchema } from '../schemas/problem.js'
-import { SessionSchema } from '../schemas/sessions.js'
+import { SessionListSchema, SessionRevocationResultSchema, SessionSchema } from '../schemas/sessions.js'
 import { HEADER_COMPONENTS, HEADER_PLACES, toOpenApiResponses, type OperationSpec } from './responses.js'
 
 /** An operation's spec with the scope its route requires (`config.scope`); open without one. */
@@ -67,6 +67,8 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
     schemas: {
       Problem: toJsonSchema(ProblemSchema) as OpenAPI.SchemaObject,
       Session: toJsonSchema(SessionSchema) as OpenAPI.SchemaObject,
+      SessionList: toJsonSchema(SessionListSchema) as OpenAPI.SchemaObject,
+      SessionRevocationResult: toJsonSchema(SessionRevocationResultSchema) as OpenAPI.SchemaObject,
       Health: toJsonSchema(HealthSchema) as OpenAPI.SchemaObject,
       TagInvalidation: toJsonSchema(TagInvalidationSchema) as OpenAPI.SchemaObject,
       BulkRead: toJsonSchema(BulkReadSchema) as OpenAPI.SchemaObject,

@@ -106,7 +106,7 @@ export const SessionSummarySchema = z.object({
   updatedAt: Timestamp.describe('When its data was last written'),
   expiresAt: Timestamp.describe('When it expires unless used again'),
   absoluteExpiresAt: Timestamp.describe('When it expires however active it is')
-}).describe('A session of a listing: its reference and times, never its id').meta({ id: 'SessionSummary' })
+}).describe('A session of a listing: its reference and times, never its id')
 
 export const SessionListSchema = z.object({
   sessions: z.array(SessionSummarySchema).describe('Newest first. A page may hold fewer sessions than the limit, ' +

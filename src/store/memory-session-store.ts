@@ -111,6 +111,13 @@ export class MemorySessionStore implements SessionStore {
     this.#sessions.close()
   }
 
+  /** Entries of the subjects' indexes, over all subjects: one per live session of a subject, no more. */
+  get subjectEntryCount (): number {
+    let count = 0
+    for (const sessions of this.#subjects.values()) count += sessions.size
+    return count
+  }
+
   /** The subject's live sessions (reading each drops it if its time is up). */
   #live (subject: string): LiveSession[] {
     return [...this.#subjects.get(subject) ?? []].flatMap(([ref, id]) => {

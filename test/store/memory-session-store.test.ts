@@ -14,7 +14,7 @@ t.test('a read without touch reports the expiry the last slide stored, however t
 
   await store.put('session-id-0000000000000001', {
     data: '{}', idleTtlSeconds: 100, absoluteTtlSeconds: 1000, etag: '"a"'
-  }, {})
+  }, {}, { maxSessions: 1, policy: 'refuse' })
   const touched = await store.get('session-id-0000000000000001', { touch: true })
   const after = await store.get('session-id-0000000000000001', { touch: false })
   t.equal(after?.expiresAt, touched?.expiresAt)

@@ -1,0 +1,346 @@
+// Sessions per user (a subject) as every store must give them: the owner, listings, revocations ("log out
+// everywhere"), caps, id rotation, and an index that never outlives its sessions, raced against revocations. Run by
+// session-subject-stores.test.ts against the memory store, one redis-server and a cluster of three, where a
+// subject's index and its sessions hash to different slots.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import { bearer, ISOLATED_SESSION_CALLERS_ENV, WRITER_A, WRITER_B } from '../helpers/api-keys.js'
+import type { AppFactory } from './cache-contract.js'
+
+const JSON_TYPE = { 'content-type': 'application/json' }
+const PROBLEM = /^application\/problem\+json/
+
+/** What the store keeps of subjects' indexes for an app: entries, over all subjects (and any marks they leave). */
+export type IndexRecords = (app: FastifyInstance) => Promise<number>
+
+interface Options {
+  /** Whether two apps can share the store: replicas of one service. */
+  shared: boolean
+  indexRecords: IndexRecords
+}
+
+type Headers = Record<string, string>
+
+const create = async (app: FastifyInstance, body: Record<string, unknown>, headers: Headers = {}) =>
+  await app.inject({ method: 'POST', url: '/sessions', headers: { ...JSON_TYPE, ...headers }, payload: body })
+const read = async (app: FastifyInstance, id: string, headers: Headers = {}) =>
+  await app.inject({ method: 'GET', url: `/sessions/${id}?touch=false`, headers })
+const list = async (app: FastifyInstance, query: string, headers: Headers = {}) =>
+  await app.inject({ method: 'GET', url: `/sessions?${query}`, headers })
+const revoke = async (app: FastifyInstance, body: Record<string, unknown>, headers: Headers = {}) =>
+  await app.inject({ method: 'POST', url: '/sessions/revoke', headers: { ...JSON_TYPE, ...headers }, payload: body })
+const rotate = async (app: FastifyInstance, id: string, headers: Headers = {}) =>
+  await app.inject({ method: 'POST', url: `/sessions/${id}/rotate`, headers })
+
+/** Creates `count` sessions of a subject, one after the other (so that their creation times are in order). */
+async function sessionsOf (app: FastifyInstance, subject: string, count: number, extra: Record<string, unknown> = {})
+  : Promise<string[]> {
+  const ids: string[] = []
+  for (let i = 0; i < count; i++) {
+    const res = await create(app, { subject, data: { n: i }, ...extra })
+    if (res.statusCode !== 201) throw new Error(`create answered ${res.statusCode}: ${res.body}`)
+    ids.push(res.json().id)
+  }
+  return ids
+}
+
+/** Every session of a subject's listing, following the pages. */
+async function listAll (app: FastifyInstance, subject: string, limit = 100, headers: Headers = {})
+  : Promise<Array<Record<string, string>>> {
+  const sessions: Array<Record<string, string>> = []
+  let cursor: string | undefined
+  do {
+    const query = `subject=${encodeURIComponent(subject)}&limit=${limit}` +
+      (cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`)
+    const res = await list(app, query, headers)
+    if (res.statusCode !== 200) throw new Error(`list answered ${res.statusCode}: ${res.body}`)
+    sessions.push(...res.json().sessions)
+    cursor = res.json().next
+  } while (cursor !== undefined)
+  return sessions
+}
+
+const alive = async (app: FastifyInstance, id: string) => (await read(app, id)).statusCode === 200
+
+export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, indexRecords }: Options): void {
+  t.test('a session names its subject, which no patch and no replace changes', async (t) => {
+    const app = await makeApp(t)
+    const res = await create(app, { subject: 'auth0|ada', data: { cart: 1 } })
+    t.equal(res.statusCode, 201)
+    const { id, subject } = res.json()
+    t.equal(subject, 'auth0|ada')
+    t.equal((await read(app, id)).json().subject, 'auth0|ada')
+    t.notOk('subject' in (await create(app, { data: {} })).json(), 'a session without one shows none')
+
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/sessions/${id}`,
+      headers: { 'content-type': 'application/merge-patch+json' },
+      payload: { subject: 'mallory' }
+    })
+    t.equal(patched.json().subject, 'auth0|ada', 'a patch changes data, not the subject')
+    t.same(patched.json().data, { cart: 1, subject: 'mallory' })
+
+    const replaced = await app.inject({
+      method: 'PUT', url: `/sessions/${id}`, headers: JSON_TYPE, payload: { data: { v: 2 } }
+    })
+    t.equal(replaced.statusCode, 200)
+    t.equal(replaced.json().subject, 'auth0|ada', 'a replace that names none keeps it')
+    const moved = await app.inject({
+      method: 'PUT', url: `/sessions/${id}`, headers: JSON_TYPE, payload: { subject: 'mallory', data: { v: 3 } }
+    })
+    t.equal(moved.statusCode, 409)
+    t.match(moved.headers['content-type'], PROBLEM)
+    t.match(moved.json(), { type: 'urn:cache-service:problem:subject-mismatch' })
+    t.same((await read(app, id)).json().data, { v: 2 }, 'the refused replace changed nothing')
+    t.equal((await listAll(app, 'mallory')).length, 0)
+    t.equal((await listAll(app, 'auth0|ada')).length, 1)
+
+    for (const bad of ['', 'has space', 'x'.repeat(257), 'ünïcode', 'tab\there', 42]) {
+      const refused = await create(app, { subject: bad, data: {} })
+      t.equal(refused.statusCode, 400, `subject ${JSON.stringify(bad)}`)
+      t.match(refused.json(), { errors: [{ in: 'body' }] })
+    }
+  })
+
+  t.test('a listing shows a subject\'s live sessions newest first, by reference, never by id', async (t) => {
+    const app = await makeApp(t)
+    const ids = await sessionsOf(app, 'grace@example.com', 5)
+    await sessionsOf(app, 'linus', 2)
+    const res = await list(app, 'subject=grace%40example.com')
+    t.equal(res.statusCode, 200)
+    t.equal(res.headers['cache-control'], 'no-store')
+    for (const id of ids) t.notMatch(res.body, id, 'no session id in a listing')
+    const { sessions } = res.json()
+    t.equal(sessions.length, 5)
+    for (const session of sessions) {
+      t.match(session.ref, /^[A-Za-z0-9_-]{43}$/)
+      t.match(session, { createdAt: String, updatedAt: String, expiresAt: String, absoluteExpiresAt: String })
+    }
+    const created = sessions.map((session: Record<string, string>) => Date.parse(session.createdAt!))
+    t.same(created, [...created].sort((a, b) => b - a), 'newest first')
+    t.equal(new Set(sessions.map((session: Record<string, string>) => session.ref)).size, 5)
+
+    const pages: number[] = []
+    let cursor: string | undefined
+    const seen: string[] = []
+    do {
+      const after = cursor === undefined ? '' : `&cursor=${cursor}`
+      const page = await list(app, `subject=grace%40example.com&limit=2${after}`)
+      pages.push(page.json().sessions.length)
+      seen.push(...page.json().sessions.map((session: Record<string, string>) => session.ref))
+      cursor = page.json().next
+    } while (cursor !== undefined)
+    t.same(pages, [2, 2, 1], 'pages of two')
+    t.same(seen, sessions.map((session: Record<string, string>) => session.ref), 'the pages are the listing, in order')
+
+    await app.inject({ method: 'DELETE', url: `/sessions/${ids[2]}` })
+    t.equal((await listAll(app, 'grace@example.com')).length, 4, 'a deleted session leaves the listing')
+    t.same((await list(app, 'subject=nobody')).json(), { sessions: [] })
+
+    for (const query of ['', 'subject=', 'subject=grace&limit=0', 'subject=grace&limit=101', 'subject=grace&limit=x',
+      'subject=grace&cursor=nonsense', 'subject=grace&other=1']) {
+      const refused = await list(app, query)
+      t.equal(refused.statusCode, 400, query)
+      t.match(refused.headers['content-type'], PROBLEM)
+    }
+  })
+
+  t.test('a revocation ends all of a subject\'s sessions, all but one, or those named, and counts', async (t) => {
+    const app = await makeApp(t, { KEY_PREFIX: 'revoke:' })
+    const replica = shared ? await makeApp(t, { KEY_PREFIX: 'revoke:' }) : app
+    const ids = await sessionsOf(app, 'ada', 6)
+    const others = await sessionsOf(app, 'bob', 2)
+    const loose = (await create(app, { data: {} })).json().id
+
+    const except = await revoke(app, { subject: 'ada', exceptId: ids[0] })
+    t.equal(except.statusCode, 200)
+    t.same(except.json(), { ended: 5 })
+    t.ok(await alive(app, ids[0]!), 'the session kept')
+    for (const id of ids.slice(1)) t.notOk(await alive(app, id), 'ended')
+    t.same((await listAll(app, 'ada')).length, 1)
+
+    const more = await sessionsOf(app, 'ada', 3)
+    const [newest, middle] = await listAll(app, 'ada')
+    const named = await revoke(app, { subject: 'ada', refs: [newest!.ref, middle!.ref] })
+    t.same(named.json(), { ended: 2 })
+    t.notOk(await alive(app, more[2]!))
+    t.notOk(await alive(app, more[1]!))
+    t.ok(await alive(app, more[0]!))
+    t.same((await revoke(app, { subject: 'bob', refs: [(await listAll(app, 'ada'))[0]!.ref] })).json(), { ended: 0 },
+      'a reference of another subject ends nothing')
+
+    const all = await revoke(app, { subject: 'ada' })
+    t.same(all.json(), { ended: 2 })
+    for (const id of [...ids, ...more]) t.equal((await read(replica, id)).statusCode, 404, 'every replica refuses it')
+    for (const id of [...others, loose]) t.ok(await alive(app, id), 'another subject\'s, or none\'s, stays')
+    t.same((await revoke(app, { subject: 'ada' })).json(), { ended: 0 })
+    t.same(await listAll(app, 'ada'), [])
+
+    for (const body of [{}, { subject: 'ada', refs: [] }, { subject: 'ada', refs: ['short'] },
+      { subject: 'ada', exceptId: 'short' }, { subject: 'ada', extra: 1 }]) {
+      const refused = await revoke(app, body)
+      t.equal(refused.statusCode, 400, JSON.stringify(body))
+    }
+  })
+
+  t.test('a cap refuses a create past it, or ends the oldest, and sessions no more do not count', async (t) => {
+    const refusing = await makeApp(t, { SESSION_SUBJECT_CAP: '3' })
+    const ids = await sessionsOf(refusing, 'ada', 3)
+    const refused = await create(refusing, { subject: 'ada', data: {} })
+    t.equal(refused.statusCode, 409)
+    t.match(refused.json(), { type: 'urn:cache-service:problem:subject-full' })
+    t.equal((await listAll(refusing, 'ada')).length, 3, 'nothing was created')
+    t.equal((await create(refusing, { subject: 'bob', data: {} })).statusCode, 201, 'the cap is per subject')
+    await refusing.inject({ method: 'DELETE', url: `/sessions/${ids[0]}` })
+    t.equal((await create(refusing, { subject: 'ada', data: {} })).statusCode, 201, 'room again once one ended')
+    t.equal((await create(refusing, { subject: 'ada', data: {}, maxSessions: 4 })).statusCode, 400,
+      'a create may not raise the cap')
+
+    const ending = await makeApp(t, { SESSION_SUBJECT_CAP: '3', SESSION_SUBJECT_CAP_POLICY: 'end-oldest' })
+    const [oldest, ...rest] = await sessionsOf(ending, 'ada', 3)
+    const fourth = (await create(ending, { subject: 'ada', data: {} })).json().id
+    t.notOk(await alive(ending, oldest!), 'the oldest ended')
+    for (const id of [...rest, fourth]) t.ok(await alive(ending, id))
+    const lowered = await create(ending, { subject: 'ada', data: {}, maxSessions: 1 })
+    t.equal(lowered.statusCode, 201)
+    t.same((await listAll(ending, 'ada')).length, 1, 'a create\'s own, lower cap')
+    t.ok(await alive(ending, lowered.json().id))
+
+    const bounded = await makeApp(t, { SESSION_SUBJECT_MAX_SESSIONS: '2' })
+    await sessionsOf(bounded, 'ada', 2)
+    t.equal((await create(bounded, { subject: 'ada', data: {} })).statusCode, 409, 'without a cap, the bound refuses')
+
+    const expiring = await makeApp(t, { SESSION_SUBJECT_CAP: '2' })
+    await sessionsOf(expiring, 'ada', 2, { idleTtlSeconds: 1 })
+    await sleep(1100)
+    t.equal((await create(expiring, { subject: 'ada', data: {} })).statusCode, 201, 'expired sessions do not count')
+    t.equal((await create(expiring, { subject: 'ada', data: {} })).statusCode, 201)
+    t.equal((await create(expiring, { subject: 'ada', data: {} })).statusCode, 409)
+  })
+
+  t.test('a rotation gives a session a new id and ends the old one at once', async (t) => {
+    const app = await makeApp(t)
+    const original = (await create(app, { subject: 'ada', data: { cart: [1, 2] }, idleTtlSeconds: 600 })).json()
+    const res = await rotate(app, original.id)
+    t.equal(res.statusCode, 201)
+    const rotated = res.json()
+    t.not(rotated.id, original.id)
+    t.match(rotated.id, /^[A-Za-z0-9_-]{43}$/)
+    t.equal(res.headers.location, `/sessions/${rotated.id}`)
+    t.not(res.headers.etag, undefined)
+    t.match(rotated, {
+      subject: 'ada',
+      data: { cart: [1, 2] },
+      createdAt: original.createdAt,
+      absoluteExpiresAt: original.absoluteExpiresAt
+    })
+    t.ok(Date.parse(rotated.expiresAt) >= Date.parse(original.expiresAt), 'the idle expiry slides')
+    for (const [method, payload] of [['GET'], ['PATCH', '{}'], ['DELETE'], ['POST']] as const) {
+      const old = await app.inject({
+        method,
+        url: `/sessions/${original.id}${method === 'POST' ? '/rotate' : ''}`,
+        ...(payload !== undefined && { payload, headers: { 'content-type': 'application/merge-patch+json' } })
+      })
+      t.equal(old.statusCode, 404, `${method} of the old id`)
+    }
+    t.same((await read(app, rotated.id)).json().data, { cart: [1, 2] })
+    const listed = await listAll(app, 'ada')
+    t.equal(listed.length, 1, 'the listing names the new one, not the old')
+    t.same((await revoke(app, { subject: 'ada' })).json(), { ended: 1 }, 'and a revocation ends it')
+    t.notOk(await alive(app, rotated.id))
+
+    const loose = (await create(app, { data: { a: 1 } })).json()
+    const again = await rotate(app, loose.id)
+    t.equal(again.statusCode, 201, 'a session without a subject rotates too')
+    t.notOk('subject' in again.json())
+    t.equal((await rotate(app, 'no-such-session-id-0000000')).statusCode, 404)
+  })
+
+  t.test('one caller never lists, revokes nor rotates another\'s sessions, though they name one subject', async (t) => {
+    const app = await makeApp(t, ISOLATED_SESSION_CALLERS_ENV)
+    const a = bearer(WRITER_A)
+    const b = bearer(WRITER_B)
+    const mine = (await create(app, { subject: 'ada', data: {} }, a)).json()
+    t.equal((await create(app, { subject: 'ada', data: {} }, b)).statusCode, 201)
+    t.equal((await listAll(app, 'ada', 100, b)).length, 1, 'b sees its own only')
+    t.same((await revoke(app, { subject: 'ada' }, b)).json(), { ended: 1 })
+    t.same((await revoke(app, { subject: 'ada', refs: [(await listAll(app, 'ada', 100, a))[0]!.ref] }, b)).json(),
+      { ended: 0 }, 'nor by a reference of a\'s')
+    t.equal((await rotate(app, mine.id, b)).statusCode, 404)
+    t.equal((await read(app, mine.id, a)).statusCode, 200, 'a\'s session lives on')
+    t.equal((await app.inject({ method: 'GET', url: '/sessions?subject=ada' })).statusCode, 401)
+  })
+
+  t.test('the index never outlives its sessions: after their lifetimes nothing of it remains', async (t) => {
+    const app = await makeApp(t)
+    for (let i = 0; i < 20; i++) {
+      await create(app, { subject: `user-${i % 4}`, data: {}, idleTtlSeconds: 1, absoluteTtlSeconds: 2 })
+    }
+    const longer = (await create(app, { subject: 'user-0', data: {}, absoluteTtlSeconds: 3 })).json()
+    await app.inject({ method: 'DELETE', url: `/sessions/${longer.id}` })
+    t.ok(await indexRecords(app) > 0)
+    await sleep(3100)
+    t.equal(await indexRecords(app), 0, 'nothing left, though nobody read or listed them')
+  })
+
+  t.test('races: a revocation amid creates, patches and rotations ends every session before it, leaves every ' +
+    'session after it, and leaves the index exact', async (t) => {
+    const app = await makeApp(t, { KEY_PREFIX: 'race:' })
+    const replica = shared ? await makeApp(t, { KEY_PREFIX: 'race:' }) : app
+    let before = 0
+    let kept = 0
+    for (let round = 0; round < 10; round++) {
+      const subject = `racer-${round}`
+      const ids = await sessionsOf(app, subject, 20)
+      // Each live id, with when the request that made it returned.
+      const made = new Map<string, number>(ids.map((id) => [id, performance.now()]))
+      let revokeStarted = Infinity
+      let revokeEnded = 0
+      const churn = Array.from({ length: 30 }, async (_, i) => {
+        const on = i % 2 === 0 ? app : replica
+        if (i % 3 === 0) {
+          const res = await create(on, { subject, data: { i } })
+          if (res.statusCode === 201) made.set(res.json().id, performance.now())
+        } else if (i % 3 === 1) {
+          await on.inject({
+            method: 'PATCH',
+            url: `/sessions/${ids[i % ids.length]}`,
+            headers: { 'content-type': 'application/merge-patch+json' },
+            payload: { i }
+          })
+        } else {
+          const old = ids[i % ids.length]!
+          const res = await rotate(on, old)
+          if (res.statusCode === 201) made.set(res.json().id, performance.now())
+        }
+      })
+      const revocation = (async () => {
+        await sleep(round % 3)
+        revokeStarted = performance.now()
+        await revoke(round % 2 === 0 ? replica : app, { subject })
+        revokeEnded = performance.now()
+      })()
+      await Promise.all([...churn, revocation])
+      const live = new Set<string>()
+      for (const [id, at] of made) {
+        const isAlive = await alive(app, id)
+        if (isAlive) live.add(id)
+        if (at < revokeStarted) {
+          t.notOk(isAlive, 'a session made before the revocation began is ended')
+          before++
+        }
+      }
+      // Rotations and creates that end after it may keep theirs; a second revocation must end exactly those.
+      const listed = await listAll(app, subject)
+      t.equal(listed.length, live.size, 'the listing names every live session, and no other')
+      const second = (await revoke(app, { subject })).json().ended
+      t.equal(second, live.size, 'a later revocation ends every session left, all of them indexed')
+      for (const id of live) t.notOk(await alive(app, id))
+      kept += live.size
+      t.ok(revokeEnded > 0)
+    }
+    t.comment(`${before} sessions made before a revocation began, all ended; ${kept} made during one, kept and indexed`)
+  })
+}
