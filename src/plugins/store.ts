@@ -56,7 +56,7 @@ export const redisStore = fp<RedisStoreOptions>(async (app, { keyPrefix, waiting
   }, near)
   app.decorate('cacheStore', cacheStore)
   if (cacheStore.nearCache.enabled) observeNearCache(app.metrics.registry, cacheStore.nearCache)
-  app.decorate('sessionStore', new RedisSessionStore(app.redis, keyPrefix, commandTimeoutMs))
+  app.decorate('sessionStore', new RedisSessionStore(app.redis, keyPrefix))
   app.decorate('storeHealth', { ping: app.redisHealth })
   endWaitsOnClose(app, cacheStore)
   app.addHook('onClose', async () => { cacheStore.close() })

@@ -26,7 +26,7 @@ declare module 'ioredis' {
     sessionPatch (key: string, patch: string, etag: string, maxBytes: number,
       ifMatch: string, ifNoneMatch: string): Result<[number, string?, ...string[]], Context>
     sessionDelete (key: string, ifMatch: string, ifNoneMatch: string): Result<[number, string?, string?], Context>
-    sessionTake (key: string, createdAt: string): Result<string[] | null, Context>
+    sessionTake (key: string): Result<string[] | null, Context>
     sessionRestore (key: string, data: string, createdAt: string, updatedAt: string, idleMs: string,
       absoluteExpiresAt: string, subject: string, etag: string): Result<[number, string?], Context>
     sessionSummary (key: string, subject: string, createdAt: string): Result<string[] | null, Context>
@@ -35,10 +35,9 @@ declare module 'ioredis' {
       policy: string, checked: '0' | '1'): Result<[number, ...string[]], Context>
     /** The index, then pairs of a reference and a createdAt. */
     subjectForget (index: string, ...refsAndCreatedAts: string[]): Result<number, Context>
-    subjectTake (index: string, mark: string, newMark: string, markTtlMs: number, keep: string,
-      ...refs: string[]): Result<string[], Context>
-    subjectSwap (index: string, mark: string, markSeen: string, oldRef: string, createdAt: string, newRef: string,
-      absoluteExpiresAt: string): Result<number, Context>
+    subjectTake (index: string, keep: string, ...refs: string[]): Result<string[], Context>
+    subjectSwap (index: string, oldRef: string, createdAt: string, newRef: string, absoluteExpiresAt: string)
+    : Result<number, Context>
     subjectPage (index: string, limit: number, cursorCreatedAt: string, cursorRef: string): Result<string[], Context>
     rateLimitGrant (key: string, take: number, windowMs: number): Result<[number, number], Context>
   }
@@ -52,9 +51,7 @@ const read = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.
  */
 const KEY_COUNTS: Readonly<Record<string, number | undefined>> = {
   tagEvict: undefined,
-  tagMarkStale: undefined,
-  subjectTake: 2,
-  subjectSwap: 2
+  tagMarkStale: undefined
 }
 
 /** Each script's source is its file, preceded by the shared preludes it uses. */

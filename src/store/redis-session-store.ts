@@ -1,24 +1,24 @@
 // The Redis adapter of the session store. A session lives in one hash keyed by its reference, the SHA-256 of its id,
 // so a key listing or a dump of Redis yields no usable id; every step is one Lua script, timed by Redis's clock.
 //
-// A subject's sessions are indexed in a sorted set of their references, scored by their createdAt, beside a
-// revocation mark; both share a hash tag, and so a cluster slot, while each session lives in a slot of its own. No
-// script spans the two, so each operation is a few ordered steps, chosen so that no revocation leaves a session live
-// and unnamed by the index, nor an index entry that outlives its session for long:
+// A subject's sessions are indexed in a sorted set of their references, scored by their createdAt, named by a hash of
+// the subject, while each session lives in a cluster slot of its own. No script spans the two (nor, so, two slots),
+// so each operation is a few ordered steps, chosen so that no revocation leaves a session live and unnamed by the
+// index, nor an index entry that outlives its session for long:
 //
 // - A create writes the session, then admits it to the index within the subject's limit (lua/subject-admit.lua).
 //   A revocation that takes the index between the two steps comes before the create, which it does not end: the
 //   session is admitted after it, and a later revocation finds it. A refused admission ends the session it wrote.
 // - A revocation takes the entries it ends from the index in one step (lua/subject-take.lua), then ends each session
 //   that is still the one its entry named (lua/session-end.lua): a session created since under the same id stays.
-// - A rotation reads the revocation mark, takes the old session (read and deleted in one step, so no patch lands
-//   on it after), writes the new one, then swaps the references in the index, unless a revocation of all took the
-//   old entry meanwhile: the mark tells, and the new session is then ended, as the revocation would have.
+// - A rotation takes the old session (its data read and removed in one step, so no patch lands on it after; a
+//   tombstone stays, so that its entry stays valid), writes the new one, then swaps the references in the index,
+//   unless a revocation or the cap took the old entry meanwhile: the new session is then ended, as they would have
+//   ended it; the tombstone goes either way.
 // - A delete forgets its entry; expiry does not (Redis keeps no notes of it here), so a listing, and an admission
 //   that finds the index full, check the sessions named and forget those no more. The index expires with its
 //   longest-lived session, and admissions hold it to the subject's limit: it never holds more than that many.
 import type { Cluster, Redis } from 'ioredis'
-import { randomBytes } from 'node:crypto'
 import type { Preconditions } from './preconditions.js'
 import { callRedis } from './redis-call.js'
 import { defineScripts } from './redis-commands.js'
@@ -29,13 +29,6 @@ import {
   type SubjectLimit
 } from './session-store.js'
 import type { DeleteResult } from './types.js'
-
-/**
- * How many command timeouts a revocation's mark lives, and a minute at least: longer than a rotation can take between
- * reading it and checking it, in five steps that each end within the command timeout.
- */
-const MARK_TTL_TIMEOUTS = 10
-const MARK_TTL_MIN_MS = 60_000
 
 const DELETE_RESULTS: Record<number, DeleteResult> = { '-1': 'not-found', 0: 'precondition-failed', 1: 'deleted' }
 
@@ -49,11 +42,9 @@ export class RedisSessionStore implements SessionStore {
   readonly #redis: Redis | Cluster
   readonly #prefix: string
   readonly #subjectPrefix: string
-  readonly #markTtlMs: number
 
-  constructor (redis: Redis | Cluster, keyPrefix: string, commandTimeoutMs: number) {
+  constructor (redis: Redis | Cluster, keyPrefix: string) {
     this.#redis = redis
-    this.#markTtlMs = Math.max(MARK_TTL_MIN_MS, MARK_TTL_TIMEOUTS * commandTimeoutMs)
     this.#prefix = `${keyPrefix}session:`
     this.#subjectPrefix = `${keyPrefix}subject:`
     defineScripts(redis)
@@ -106,36 +97,34 @@ export class RedisSessionStore implements SessionStore {
 
   async rotate (id: string, newId: string, etag: string): Promise<SessionRecord | undefined> {
     const oldKey = this.#key(id)
-    // The subject, and the revocation mark as it was before the session is taken (see the top of this file).
-    const peek = await callRedis(this.#redis, 'sessionGet', this.#redis.sessionGet(oldKey, '0'))
-    if (peek === null) return undefined
-    const [, , peekedSubject, peekedCreatedAt] = peek
-    const mark = peekedSubject === ''
-      ? ''
-      : await callRedis(this.#redis, 'subjectMark', this.#redis.get(this.#markKey(peekedSubject!))) ?? ''
-    const taken = await callRedis(this.#redis, 'sessionTake', this.#redis.sessionTake(oldKey, peekedCreatedAt!))
+    const taken = await callRedis(this.#redis, 'sessionTake', this.#redis.sessionTake(oldKey))
     if (taken === null) return undefined
-    const [data, createdAt, updatedAt, idleMs, absoluteExpiresAt, subject] = taken
-    const restore = async (key: string) => await callRedis(this.#redis, 'sessionRestore', this.#redis.sessionRestore(
-      key, data!, createdAt!, updatedAt!, idleMs!, absoluteExpiresAt!, subject!, etag))
+    const [data, createdAt, updatedAt, idleMs, absoluteExpiresAt, subject] = taken as [string, string, string, string,
+      string, string]
+    const restore = async (key: string) => await callRedis(this.#redis, 'sessionRestore',
+      this.#redis.sessionRestore(key, data, createdAt, updatedAt, idleMs, absoluteExpiresAt, subject, etag))
     const newKey = this.#key(newId)
     const restored = await restore(newKey).catch(async (err: unknown) => {
       // Put back what was taken, so that a failed rotation leaves the session where it was.
       await restore(oldKey).catch(() => {})
       throw err
     })
-    if (restored[0] === -1) return undefined
     if (restored[0] === 0) {
       await restore(oldKey)
       throw new Error('the new session id is taken')
     }
-    const session = record(data!, etag, subject!, [createdAt!, updatedAt!, absoluteExpiresAt!, restored[1]!])
+    const endOld = async () => { await this.#end(subject, [{ ref: sessionRefOf(id), createdAt }]) }
+    if (restored[0] === -1) {
+      if (subject !== '') await endOld()
+      return undefined
+    }
+    const session = record(data, etag, subject, [createdAt, updatedAt, absoluteExpiresAt, restored[1]!])
     if (subject === '') return session
-    const swapped = await callRedis(this.#redis, 'subjectSwap', this.#redis.subjectSwap(this.#indexKey(subject!),
-      this.#markKey(subject!), mark, sessionRefOf(id), createdAt!, sessionRefOf(newId), absoluteExpiresAt!))
-    if (swapped === 1) return session
-    await callRedis(this.#redis, 'sessionEnd', this.#redis.sessionEnd(newKey, subject!, createdAt!))
-    return undefined
+    const swapped = await callRedis(this.#redis, 'subjectSwap', this.#redis.subjectSwap(this.#indexKey(subject),
+      sessionRefOf(id), createdAt, sessionRefOf(newId), absoluteExpiresAt))
+    if (swapped === 0) await this.#end(subject, [{ ref: sessionRefOf(newId), createdAt }])
+    await endOld()
+    return swapped === 1 ? session : undefined
   }
 
   async list (subject: string, { limit, cursor }: { limit: number, cursor: string | undefined })
@@ -156,8 +145,7 @@ export class RedisSessionStore implements SessionStore {
 
   async revoke (subject: string, { keep, refs }: Revocation): Promise<number> {
     const taken = entriesOf(await callRedis(this.#redis, 'subjectTake', this.#redis.subjectTake(
-      this.#indexKey(subject), this.#markKey(subject), randomBytes(16).toString('base64url'), this.#markTtlMs,
-      keep === undefined ? '' : sessionRefOf(keep), ...refs ?? [])))
+      this.#indexKey(subject), keep === undefined ? '' : sessionRefOf(keep), ...refs ?? [])))
     return await this.#end(subject, taken)
   }
 
@@ -216,13 +204,9 @@ export class RedisSessionStore implements SessionStore {
     return this.#prefix + sessionRefOf(id)
   }
 
-  /** The subject's index and mark share a hash tag: a hash of the subject, which may hold any character. */
+  /** Named by a hash of the subject, which may hold any character (a brace, say). */
   #indexKey (subject: string): string {
-    return `${this.#subjectPrefix}{${sessionRefOf(subject)}}`
-  }
-
-  #markKey (subject: string): string {
-    return `${this.#indexKey(subject)}:revoked`
+    return this.#subjectPrefix + sessionRefOf(subject)
   }
 }
 

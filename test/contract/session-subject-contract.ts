@@ -285,24 +285,23 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
     t.equal(await indexRecords(app), 0, 'nothing left, though nobody read or listed them')
   })
 
-  t.test('races: a revocation amid creates, patches and rotations ends every session before it, leaves every ' +
-    'session after it, and leaves the index exact', async (t) => {
+  t.test('races: a revocation amid creates, patches and rotations ends every session before it and every rotation ' +
+    'of one, keeps those created during it indexed, and leaves the index exact', async (t) => {
     const app = await makeApp(t, { KEY_PREFIX: 'race:' })
     const replica = shared ? await makeApp(t, { KEY_PREFIX: 'race:' }) : app
-    let before = 0
-    let kept = 0
-    for (let round = 0; round < 10; round++) {
+    const figures = { before: 0, rotated: 0, refused: 0, created: 0, kept: 0 }
+    for (let round = 0; round < 12; round++) {
       const subject = `racer-${round}`
+      // Live when the revocation begins, every one: it must end them all, and any session rotated from them.
       const ids = await sessionsOf(app, subject, 20)
-      // Each live id, with when the request that made it returned.
-      const made = new Map<string, number>(ids.map((id) => [id, performance.now()]))
+      const rotated: string[] = []
+      const created = new Map<string, number>()
       let revokeStarted = Infinity
-      let revokeEnded = 0
       const churn = Array.from({ length: 30 }, async (_, i) => {
         const on = i % 2 === 0 ? app : replica
         if (i % 3 === 0) {
           const res = await create(on, { subject, data: { i } })
-          if (res.statusCode === 201) made.set(res.json().id, performance.now())
+          if (res.statusCode === 201) created.set(res.json().id, performance.now())
         } else if (i % 3 === 1) {
           await on.inject({
             method: 'PATCH',
@@ -311,36 +310,37 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
             payload: { i }
           })
         } else {
-          const old = ids[i % ids.length]!
-          const res = await rotate(on, old)
-          if (res.statusCode === 201) made.set(res.json().id, performance.now())
+          const res = await rotate(on, ids[i % ids.length]!)
+          if (res.statusCode === 201) rotated.push(res.json().id)
+          else figures.refused++
         }
       })
       const revocation = (async () => {
-        await sleep(round % 3)
+        await sleep(round % 4)
         revokeStarted = performance.now()
         await revoke(round % 2 === 0 ? replica : app, { subject })
-        revokeEnded = performance.now()
       })()
       await Promise.all([...churn, revocation])
+      for (const id of ids) t.notOk(await alive(app, id), 'a session live when the revocation began is ended')
+      for (const id of rotated) t.notOk(await alive(app, id), 'and so is a rotation of one, however they interleave')
       const live = new Set<string>()
-      for (const [id, at] of made) {
-        const isAlive = await alive(app, id)
-        if (isAlive) live.add(id)
-        if (at < revokeStarted) {
-          t.notOk(isAlive, 'a session made before the revocation began is ended')
-          before++
-        }
+      for (const [id, at] of created) {
+        if (await alive(app, id)) live.add(id)
+        else t.ok(at > revokeStarted, 'a create that returned before the revocation began is ended')
       }
-      // Rotations and creates that end after it may keep theirs; a second revocation must end exactly those.
-      const listed = await listAll(app, subject)
-      t.equal(listed.length, live.size, 'the listing names every live session, and no other')
-      const second = (await revoke(app, { subject })).json().ended
-      t.equal(second, live.size, 'a later revocation ends every session left, all of them indexed')
+      // Creates during it may keep theirs; the listing, and a second revocation, must find exactly those.
+      t.equal((await listAll(app, subject)).length, live.size, 'the listing names every live session, and no other')
+      t.same((await revoke(app, { subject })).json(), { ended: live.size }, 'a later revocation ends all that is left')
       for (const id of live) t.notOk(await alive(app, id))
-      kept += live.size
-      t.ok(revokeEnded > 0)
+      Object.assign(figures, {
+        before: figures.before + ids.length,
+        rotated: figures.rotated + rotated.length,
+        created: figures.created + created.size,
+        kept: figures.kept + live.size
+      })
     }
-    t.comment(`${before} sessions made before a revocation began, all ended; ${kept} made during one, kept and indexed`)
+    t.comment(`races: ${figures.before} sessions live when a revocation began and ${figures.rotated} rotations of ` +
+      `them (${figures.refused} refused), all ended; ${figures.created} created during one, ${figures.kept} of ` +
+      'them kept, all indexed')
   })
 }

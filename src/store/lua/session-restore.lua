@@ -4,9 +4,10 @@
 -- ARGV[1]  data   ARGV[2]  createdAt   ARGV[3]  updatedAt   ARGV[4]  idle ms   ARGV[5]  absoluteExpiresAt
 -- ARGV[6]  subject or ''   ARGV[7]  new entity tag
 -- Returns {1, expiresAt}; {0} when the id is taken (the caller draws another); {-1} when the absolute expiry has
--- passed meanwhile (nothing is written).
+-- passed meanwhile (nothing is written). A tombstone (see session-take.lua) is no session: a restore replaces it.
 
-if redis.call('EXISTS', KEYS[1]) == 1 then return { 0 } end
+if redis.call('HEXISTS', KEYS[1], 'e') == 1 then return { 0 } end
+redis.call('DEL', KEYS[1])
 local now = now_ms()
 local expires_at = math.min(now + tonumber(ARGV[4]), tonumber(ARGV[5]))
 if expires_at <= now then return { -1 } end

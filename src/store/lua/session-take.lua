@@ -1,11 +1,12 @@
--- Takes a session to move it to a new id (a rotation): reads it and deletes it in one step, so that from here on its
--- old id is refused, and a patch that comes later fails rather than landing on a copy that is about to go.
+-- Takes a session to move it to a new id (a rotation), so that from here on its old id is refused, and a patch that
+-- comes later fails rather than landing on a copy that is about to go. A session of a subject leaves a tombstone
+-- (its subject and times, without data or entity tag, so every other script finds no session there): its index entry
+-- stays valid, and so is neither forgotten as gone by a listing nor missed by a revocation, until the rotation swaps
+-- it for the new one (subject-swap.lua) and ends the tombstone.
 -- KEYS[1]  the session's hash (see session-get.lua)
--- ARGV[1]  its expected createdAt, or '' for whatever session is there
--- Returns {data, createdAt, updatedAt, idle ms, absoluteExpiresAt, subject or ''}, or nil when absent (or another
--- session than expected).
+-- Returns {data, createdAt, updatedAt, idle ms, absoluteExpiresAt, subject or ''}, or nil when absent.
 
-local s = redis.call('HMGET', KEYS[1], 'd', 'c', 'u', 'i', 'a', 's')
-if not s[1] or (ARGV[1] ~= '' and s[2] ~= ARGV[1]) then return nil end
-redis.call('DEL', KEYS[1])
+local s = redis.call('HMGET', KEYS[1], 'd', 'c', 'u', 'i', 'a', 's', 'e')
+if not s[1] or not s[7] then return nil end
+if s[6] then redis.call('HDEL', KEYS[1], 'd', 'e') else redis.call('DEL', KEYS[1]) end
 return { s[1], s[2], s[3], s[4], s[5], s[6] or '' }

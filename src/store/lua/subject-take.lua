@@ -1,16 +1,14 @@
 -- Takes the entries of a subject's index that a revocation ends: reads and removes them in one step, so that two
 -- revocations share the work and every session admitted before it is ended by one of them.
--- KEYS[1]  the subject's index (see subject-admit.lua)   KEYS[2]  the subject's revocation mark
--- ARGV[1]  a new random mark, set when the revocation takes all (rotations in flight check it, subject-swap.lua)
--- ARGV[2]  how long the mark lives, ms        ARGV[3]  a reference to keep ('' for none)
--- ARGV[4…] the references to take; all of them when none is given
+-- KEYS[1]  the subject's index (see subject-admit.lua)
+-- ARGV[1]  a reference to keep ('' for none)   ARGV[2…] the references to take; all of them when none is given
 -- Returns {reference, createdAt, …} of the entries taken.
 
 local taken = {}
-if #ARGV > 3 then
-  for i = 4, #ARGV do
+if #ARGV > 1 then
+  for i = 2, #ARGV do
     local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-    if score and ARGV[i] ~= ARGV[3] then
+    if score and ARGV[i] ~= ARGV[1] then
       redis.call('ZREM', KEYS[1], ARGV[i])
       table.insert(taken, ARGV[i])
       table.insert(taken, score)
@@ -18,16 +16,15 @@ if #ARGV > 3 then
   end
   return taken
 end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-local kept = ARGV[3] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[3])
+local kept = ARGV[1] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[1])
 local expires = kept and expiry_of(KEYS[1], now_ms())
 for _, entry in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')) do table.insert(taken, entry) end
 redis.call('DEL', KEYS[1])
 if not kept then return taken end
-redis.call('ZADD', KEYS[1], kept, ARGV[3])
+redis.call('ZADD', KEYS[1], kept, ARGV[1])
 if expires > 0 then redis.call('PEXPIREAT', KEYS[1], ms(expires)) end
 for i = #taken - 1, 1, -2 do
-  if taken[i] == ARGV[3] then
+  if taken[i] == ARGV[1] then
     table.remove(taken, i + 1)
     table.remove(taken, i)
   end
