@@ -29,7 +29,13 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
       waiting: { maxWaiters: 10_000, maxPerCaller: 1000 },
       near: { maxBytes: 33_554_432, maxStaleIfErrorSeconds: 300, freshReads: false }
     },
-    sessions: { idleTtlSeconds: 1800, absoluteTtlSeconds: 86_400, maxBytes: 65_536 },
+    sessions: {
+      idleTtlSeconds: 1800,
+      absoluteTtlSeconds: 86_400,
+      maxBytes: 65_536,
+      subjects: { maxSessions: 1000, cap: 0, capPolicy: 'refuse' },
+      listMaxLimit: 100
+    },
     shutdownGraceMs: 10_000,
     http: {
       trustProxy: false, corsOrigins: undefined, maxEventLoopDelayMs: 1000, requestTimeoutMs: 30_000, docsEnabled: true
@@ -218,4 +224,14 @@ t.test('the default lease lifetime may not exceed the longest a caller may ask f
   t.same(load({ CACHE_LEASE_TTL_SECONDS: '10', CACHE_LEASE_MAX_TTL_SECONDS: '30' }).cache.leaseMaxTtlSeconds, 30)
   t.throws(() => load({ CACHE_LEASE_TTL_SECONDS: '31', CACHE_LEASE_MAX_TTL_SECONDS: '30' }),
     /CACHE_LEASE_TTL_SECONDS: must not exceed CACHE_LEASE_MAX_TTL_SECONDS/)
+})
+
+t.test('a subject\'s cap: off by default, within the bound on all sessions of a subject, with a policy', async (t) => {
+  t.same(load({ SESSION_SUBJECT_CAP: '5', SESSION_SUBJECT_CAP_POLICY: 'end-oldest' }).sessions.subjects,
+    { maxSessions: 1000, cap: 5, capPolicy: 'end-oldest' })
+  t.throws(() => load({ SESSION_SUBJECT_CAP: '11', SESSION_SUBJECT_MAX_SESSIONS: '10' }),
+    /SESSION_SUBJECT_CAP: must not exceed SESSION_SUBJECT_MAX_SESSIONS/)
+  t.throws(() => load({ SESSION_SUBJECT_MAX_SESSIONS: '5001' }), /SESSION_SUBJECT_MAX_SESSIONS/)
+  t.throws(() => load({ SESSION_SUBJECT_CAP_POLICY: 'evict' }), /SESSION_SUBJECT_CAP_POLICY/)
+  t.throws(() => load({ SESSION_LIST_MAX_LIMIT: '0' }), /SESSION_LIST_MAX_LIMIT/)
 })

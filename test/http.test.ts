@@ -24,7 +24,8 @@ t.test('a known route with another method gets 405 and an Allow header', async (
     ['DELETE', '/healthz', 'GET'],
     ['PUT', '/readyz', 'GET'],
     ['HEAD', '/sessions/abcdefghijklmnopqrstuvwxyz', 'DELETE, GET, PATCH, PUT'],
-    ['GET', '/sessions', 'POST']
+    ['DELETE', '/sessions', 'GET, POST'],
+    ['GET', '/sessions/abcdefghijklmnopqrstuvwxyz/rotate', 'POST']
   ] as const) {
     const res = await app.inject({ method, url })
     t.equal(res.statusCode, 405, `${method} ${url}`)

@@ -3,12 +3,13 @@
 import { z } from 'zod'
 import { boolean, integer, oneOf, text } from './env.js'
 import { httpConfigFrom, HttpEnvShape, type HttpConfig } from './http.js'
-import { SUBJECT_LIMIT_POLICIES, type SubjectLimitPolicy } from '../store/session-store.js'
 import { redisConfigFrom, RedisEnvShape, type RedisConfig } from './redis.js'
 import { securityConfigFrom, SecurityEnvShape, type SecurityConfig } from './security.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const TTL_MAX = 2 ** 31 - 1
+/** What a create past a subject's cap does: refuse it, or end the subject's oldest sessions to make room. */
+const SUBJECT_LIMIT_POLICIES = ['refuse', 'end-oldest'] as const
 
 const EnvSchema = z.object({
   PORT: integer(0, 65535, 8080),
@@ -95,6 +96,7 @@ const EnvSchema = z.object({
 })
 
 export type LogLevel = typeof LOG_LEVELS[number]
+export type SubjectLimitPolicy = typeof SUBJECT_LIMIT_POLICIES[number]
 
 export interface Config {
   readonly port: number

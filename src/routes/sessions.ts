@@ -17,7 +17,8 @@ import {
   SessionListSchema, sessionListQuerySchema, SessionParamsSchema, sessionPatchSchema, SessionReadQuerySchema,
   SessionRevocationResultSchema, sessionRevocationSchema, SessionSchema, sessionWriteSchema
 } from '../schemas/sessions.js'
-import type { SessionRecord, SessionWrite, SubjectLimit, SubjectLimitPolicy } from '../store/session-store.js'
+import type { SubjectLimitPolicy } from '../config/index.js'
+import type { SessionRecord, SessionWrite, SubjectLimit } from '../store/session-store.js'
 import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
 
 export interface SessionRoutesOptions {

@@ -69,10 +69,15 @@ export class RedisSessionStore implements SessionStore {
     if (status === 2) return { outcome: 'replaced', session }
     if (session.subject === undefined) return { outcome: 'created', session, ended: 0 }
     const entry = { ref: sessionRefOf(id), createdAt: times[0]! }
+    // Refused or failed, the session written a moment ago goes, as if never written.
+    const unwrite = async () => { await this.#end(session.subject!, [entry]) }
     const taken = await this.#admit(session.subject, entry, session.absoluteExpiresAt, limit)
+      .catch(async (err: unknown) => {
+        await unwrite().catch(() => {})
+        throw err
+      })
     if (taken === undefined) {
-      // Refused: the session written a moment ago goes, as if never written.
-      await callRedis(this.#redis, 'sessionEnd', this.#redis.sessionEnd(key, session.subject, entry.createdAt))
+      await unwrite()
       return { outcome: 'subject-full' }
     }
     return { outcome: 'created', session, ended: await this.#end(session.subject, taken) }

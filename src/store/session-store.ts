@@ -1,6 +1,7 @@
 // The storage port for sessions. Ids and subjects travel in the clear to the store, which alone decides how to key
 // them.
 import { createHash } from 'node:crypto'
+import type { SubjectLimitPolicy } from '../config/index.js'
 import type { Preconditions } from './preconditions.js'
 import type { DeleteResult } from './types.js'
 
@@ -38,8 +39,6 @@ export interface SubjectLimit {
   policy: SubjectLimitPolicy
 }
 
-export const SUBJECT_LIMIT_POLICIES = ['refuse', 'end-oldest'] as const
-export type SubjectLimitPolicy = typeof SUBJECT_LIMIT_POLICIES[number]
 
 export type SessionPutResult =
   /** ended: how many of the subject's older sessions the limit ended to make room. */

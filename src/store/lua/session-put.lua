@@ -18,10 +18,11 @@ if current[1] then
   status, created, absolute, subject = 2, tonumber(current[2]), tonumber(current[3]), current[4] or ''
 end
 local expires_at = math.min(now + tonumber(ARGV[2]), absolute)
--- A tombstone of a rotation (see session-take.lua) is no session: a create replaces it whole.
-if status == 1 then redis.call('DEL', KEYS[1]) end
 redis.call('HSET', KEYS[1], 'd', ARGV[1], 'c', ms(created), 'u', ms(now), 'i', ARGV[2], 'a', ms(absolute),
   'e', ARGV[4])
 if subject ~= '' then redis.call('HSET', KEYS[1], 's', subject) end
+-- A tombstone of a rotation (see session-take.lua) is no session: a create replaces it whole. Not by a DEL first:
+-- under maxmemory, Redis refuses a script's first write, and would let the rest through after a DEL.
+if status == 1 and subject == '' and current[4] then redis.call('HDEL', KEYS[1], 's') end
 redis.call('PEXPIREAT', KEYS[1], ms(expires_at))
 return { status, ms(created), ms(now), ms(absolute), ms(expires_at), subject }

@@ -6,8 +6,12 @@
 -- Returns {1, expiresAt}; {0} when the id is taken (the caller draws another); {-1} when the absolute expiry has
 -- passed meanwhile (nothing is written). A tombstone (see session-take.lua) is no session: a restore replaces it.
 
-if redis.call('HEXISTS', KEYS[1], 'e') == 1 then return { 0 } end
-redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HEXISTS', KEYS[1], 'e') == 1 then return { 0 } end
+  -- Only when a rotation that failed puts its session back: under maxmemory, the write that follows is then let
+  -- through (it gives back what the rotation took); a new id has nothing here, and its write is refused.
+  redis.call('DEL', KEYS[1])
+end
 local now = now_ms()
 local expires_at = math.min(now + tonumber(ARGV[4]), tonumber(ARGV[5]))
 if expires_at <= now then return { -1 } end
