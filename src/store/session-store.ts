@@ -39,7 +39,6 @@ export interface SubjectLimit {
   policy: SubjectLimitPolicy
 }
 
-
 export type SessionPutResult =
   /** ended: how many of the subject's older sessions the limit ended to make room. */
   | { outcome: 'created', session: SessionRecord, ended: number }
