@@ -44,6 +44,14 @@ t.test('the scenario, through @hey-api/openapi-ts', async (t) => {
   const deleted = await call('deleteSession', { path: id })
   const gone = await call('getSession', { path: id })
 
+  const subject = 'ada@example.com'
+  const login = await call('createSession', { body: { subject, data: {} } })
+  await call('createSession', { body: { subject, data: {} } })
+  const rotated = await call('rotateSession', { path: { id: login.data.id } })
+  const listed = await call('listSessions', { query: { subject } })
+  const revoked = await call('revokeSessions', { body: { subject, exceptId: rotated.data.id } })
+  const left = await call('listSessions', { query: { subject, limit: 10 } })
+
   const bulkPut = await call('putCacheEntries', {
     body: {
       entries: [
@@ -99,6 +107,15 @@ t.test('the scenario, through @hey-api/openapi-ts', async (t) => {
       patched: patched.data.data,
       deleted: deleted.response.status,
       gone: gone.response.status
+    },
+    subject: {
+      rotated: rotated.response.status,
+      newId: rotated.data.id !== login.data.id,
+      listed: listed.data.sessions.length,
+      refLength: listed.data.sessions[0].ref.length,
+      idListed: JSON.stringify(listed.data).includes(rotated.data.id),
+      ended: revoked.data.ended,
+      left: left.data.sessions.length
     },
     bulk: {
       outcomes: bulkPut.data.results.map((result: { outcome: string }) => result.outcome),

@@ -27,6 +27,14 @@ t.test('the scenario, through openapi-typescript and openapi-fetch', async (t) =
   const deleted = await client.DELETE('/sessions/{id}', { params: id })
   const gone = await client.GET('/sessions/{id}', { params: id })
 
+  const subject = 'ada@example.com'
+  const login = await client.POST('/sessions', { body: { subject, data: {} } })
+  await client.POST('/sessions', { body: { subject, data: {} } })
+  const rotated = await client.POST('/sessions/{id}/rotate', { params: { path: { id: login.data!.id } } })
+  const listed = await client.GET('/sessions', { params: { query: { subject } } })
+  const revoked = await client.POST('/sessions/revoke', { body: { subject, exceptId: rotated.data!.id } })
+  const left = await client.GET('/sessions', { params: { query: { subject, limit: 10 } } })
+
   const bulkPut = await client.POST('/cache-bulk/put', {
     body: {
       entries: [
@@ -85,6 +93,15 @@ t.test('the scenario, through openapi-typescript and openapi-fetch', async (t) =
       patched: patched.data!.data,
       deleted: deleted.response.status,
       gone: gone.response.status
+    },
+    subject: {
+      rotated: rotated.response.status,
+      newId: rotated.data!.id !== login.data!.id,
+      listed: listed.data!.sessions.length,
+      refLength: listed.data!.sessions[0]!.ref.length,
+      idListed: JSON.stringify(listed.data).includes(rotated.data!.id),
+      ended: revoked.data!.ended,
+      left: left.data!.sessions.length
     },
     bulk: {
       outcomes: bulkPut.data!.results.map((result) => result.outcome),

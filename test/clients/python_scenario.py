@@ -18,7 +18,15 @@ from cache_service_client.api.cache import (
     put_cache_entries,
     put_cache_entry,
 )
-from cache_service_client.api.sessions import create_session, delete_session, get_session, patch_session
+from cache_service_client.api.sessions import (
+    create_session,
+    delete_session,
+    get_session,
+    list_sessions,
+    patch_session,
+    revoke_sessions,
+    rotate_session,
+)
 from cache_service_client.models import (
     CreateSessionBody,
     CreateSessionBodyData,
@@ -29,6 +37,7 @@ from cache_service_client.models import (
     Problem,
     PutCacheEntriesBody,
     PutCacheEntriesBodyEntriesItem,
+    RevokeSessionsBody,
     Session,
 )
 from cache_service_client.types import File
@@ -55,6 +64,14 @@ session_read = get_session.sync(session_id, client=client)
 patched = patch_session.sync(session_id, client=client, body=PatchSessionBody.from_dict({"cart": {"sku": 2}}))
 deleted = delete_session.sync_detailed(session_id, client=client)
 gone = get_session.sync_detailed(session_id, client=client)
+
+subject = "ada@example.com"
+login = create_session.sync(client=client, body=CreateSessionBody(subject=subject, data=CreateSessionBodyData()))
+create_session.sync(client=client, body=CreateSessionBody(subject=subject, data=CreateSessionBodyData()))
+rotated = rotate_session.sync_detailed(login.id, client=client)
+listed = list_sessions.sync(client=client, subject=subject)
+revoked = revoke_sessions.sync(client=client, body=RevokeSessionsBody(subject=subject, except_id=rotated.parsed.id))
+left = list_sessions.sync(client=client, subject=subject, limit=10)
 
 bulk_put = put_cache_entries.sync(client=client, body=PutCacheEntriesBody(entries=[
     PutCacheEntriesBodyEntriesItem(key="bulk-1", value=base64.b64encode(b"one").decode(), content_type="text/plain"),
@@ -99,6 +116,15 @@ print(json.dumps({
         "patched": patched.data.to_dict() if isinstance(patched, Session) else None,
         "deleted": deleted.status_code,
         "gone": gone.status_code,
+    },
+    "subject": {
+        "rotated": rotated.status_code,
+        "newId": rotated.parsed.id != login.id,
+        "listed": len(listed.sessions),
+        "refLength": len(listed.sessions[0].ref),
+        "idListed": rotated.parsed.id in json.dumps(listed.to_dict()),
+        "ended": revoked.ended,
+        "left": len(left.sessions),
     },
     "bulk": {
         "outcomes": [result.outcome.value for result in bulk_put.results],

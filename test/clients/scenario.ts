@@ -29,6 +29,9 @@ export interface Observations {
     deleted: number
     gone: number
   }
+  /** Two sessions of one user: the first rotated, both listed, then all but the rotated one revoked. */
+  subject: { rotated: number, newId: boolean, listed: number, refLength: number, idListed: boolean, ended: number,
+    left: number }
   bulk: { outcomes: string[], found: boolean[], valueBase64: string, contentType: string }
   tag: { removed: number, gone: number }
   markStale: { key: number, markedStale: number, cacheStatus: string }
@@ -54,6 +57,8 @@ export function assertScenario (t: Test, seen: Observations): void {
     deleted: 204,
     gone: 404
   }, 'a session created, read, merge-patched and deleted')
+  t.same(seen.subject, { rotated: 201, newId: true, listed: 2, refLength: 43, idListed: false, ended: 1, left: 1 },
+    'a user\'s session rotated, the user\'s sessions listed by reference, and all but the one in use ended')
   t.same(seen.bulk, {
     outcomes: ['created', 'created'],
     found: [true, false, true],
