@@ -10,6 +10,7 @@ import { rssMiB, startCeiling, startProxy, startRedis, startService, withProcess
 import { herd } from './herd.js'
 import { hey } from './hey.js'
 import { invalidationDelay } from './invalidation.js'
+import { revocationLatency } from './revocation.js'
 import { luaScript, wrk } from './wrk.js'
 
 const CONNECTIONS = 50
@@ -23,6 +24,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
  */
 const FIXED_RATE = Number(process.env.BENCH_RATE ?? 5000)
 const KIB = { char: 'v', bytes: 1024 }
+const JSON_TYPE = { 'Content-Type': 'application/json' }
 const API_KEY = 'bench-api-key-0123456789abcdef'
 /** Keys one bulk read asks for, against as many single GETs. */
 const BULK_KEYS = Array.from({ length: 50 }, (_, i) => `bulk-${i}`)
@@ -39,6 +41,8 @@ const ROW = {
   putRate: `PUT /cache 1 KiB, ttl at ${FIXED_RATE} req/s`,
   sessionGet: 'GET /sessions (sliding)',
   sessionPatch: 'PATCH /sessions',
+  sessionCreate: 'POST /sessions',
+  sessionCreateCapped: 'POST /sessions, a subject at its cap of 100 (end-oldest)',
   apiKey: 'GET /cache, api-key + shared rate limit',
   nearGet: 'GET /cache hit 1 KiB, near cache'
 }
@@ -121,6 +125,21 @@ function scenarios ({ etag, session }) {
         path: `/sessions/${session}`,
         headers: { 'Content-Type': 'application/merge-patch+json' },
         body: '{"cart":{"items":4},"seen":true}'
+      }]
+    },
+    {
+      name: ROW.sessionCreate,
+      requests: [{ method: 'POST', path: '/sessions', headers: JSON_TYPE, body: '{"data":{"user":"bench"}}' }]
+    },
+    {
+      // Every create past the first hundred finds the subject full: it checks the hundred are live, then ends the
+      // oldest to make room, the dearest create there is at this cap.
+      name: ROW.sessionCreateCapped,
+      requests: [{
+        method: 'POST',
+        path: '/sessions',
+        headers: JSON_TYPE,
+        body: '{"subject":"bench-user","maxSessions":100,"data":{"user":"bench"}}'
       }]
     },
     { name: 'GET /cache hit, 500 connections', requests: [{ path: '/cache/hot' }], connections: 500 },
@@ -206,7 +225,10 @@ async function idleRss (target) {
 async function measureRun (redisUrl, withHerd) {
   const { rows, idle } = await measureReferences(redisUrl)
 
-  const onRedis = await startService({ REDIS_URL: redisUrl, AUTH_MODE: 'none', RATE_LIMIT_MAX: '0' })
+  // A create's own cap (maxSessions) is held to the policy of SESSION_SUBJECT_CAP_POLICY, with no cap of the service's.
+  const onRedis = await startService({
+    REDIS_URL: redisUrl, AUTH_MODE: 'none', RATE_LIMIT_MAX: '0', SESSION_SUBJECT_CAP_POLICY: 'end-oldest'
+  })
   idle.push({ name: 'the service, on Redis', rssMiB: await idleRss(onRedis) })
   const state = await prepare(onRedis.base)
   for (const scenario of scenarios(state)) {
@@ -214,6 +236,7 @@ async function measureRun (redisUrl, withHerd) {
     rows.push({ name, bytes, entries, rate, ...await measure(onRedis, scenario) })
   }
   const herdRows = withHerd ? await herd(onRedis.base, MEASURE_S) : undefined
+  const revocation = withHerd ? await revocationLatency(onRedis.base) : undefined
   await onRedis.stop()
 
   const keys = JSON.stringify([{ name: 'bench', sha256: hashApiKey(API_KEY), scopes: ['admin'] }])
@@ -248,7 +271,7 @@ async function measureRun (redisUrl, withHerd) {
   const memoryScenario = { name: 'memory', requests: [{ path: '/cache/hot' }] }
   rows.push({ name: 'GET /cache, memory store', ...await measure(inMemory, memoryScenario) })
   await inMemory.stop()
-  return { rows, idle, herdRows, invalidation }
+  return { rows, idle, herdRows, invalidation, revocation }
 }
 
 if (spawnSync('wrk', ['--version']).error !== undefined || spawnSync('hey').error !== undefined) {
@@ -373,6 +396,11 @@ function report (runs) {
     `${changes} changes): from the writer's answer to the reader's first read of the new value, p50 ` +
     `${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, largest ${maxMs.toFixed(2)} ms. Near cache against Redis ` +
     `(GET hit 1 KiB, same runs): ${ratioLine(rows, ROW.nearGet, ROW.get)}.`
+  const { rounds, sessions, ended, p50Ms: revokeP50, p99Ms: revokeP99, maxMs: revokeMax } = runs[0].revocation
+  const sessionsLine = 'Sessions per user: a create at its subject\'s cap of 100 (end-oldest) against a plain one, ' +
+    `${ratioLine(rows, ROW.sessionCreateCapped, ROW.sessionCreate)}. Revoking all the sessions of a subject with ` +
+    `${sessions} (first run, ${rounds} revocations, each ending ${ended.join(' or ')}): p50 ` +
+    `${revokeP50.toFixed(2)} ms, p99 ${revokeP99.toFixed(2)} ms, largest ${revokeMax.toFixed(2)} ms.`
   const table = lines.join('\n')
   const targetTable = targetLines.join('\n')
   // wrk --version prints its version and usage, and exits 1; hey has no version flag.
@@ -380,8 +408,8 @@ function report (runs) {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, ${wrkVersion}, hey`
   const verdict = misses.length === 0 ? 'Every target met.' : `Targets missed:\n- ${misses.join('\n- ')}`
-  console.log(`${table}\n\n${targetTable}\n\n${idleLine}\n\n${bulkLine}\n\n${invalidationLine}\n\n${herdTable}\n\n` +
-    verdict)
+  console.log([table, targetTable, idleLine, bulkLine, invalidationLine, sessionsLine, herdTable, verdict]
+    .join('\n\n'))
   writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), `# Benchmarks
 
 The latest \`npm run bench\`, on ${new Date().toISOString().slice(0, 10)}: ${machine}.
@@ -411,6 +439,8 @@ ${idleLine}
 ${bulkLine}
 
 ${invalidationLine}
+
+${sessionsLine}
 
 The herd (first run): 200 callers read one key cache-aside (a miss computes for 50 ms, then PUTs it with a 1 s TTL)
 for ${MEASURE_S} s; how many times the value was computed, without and with leases.

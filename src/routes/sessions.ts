@@ -15,7 +15,8 @@ import { linksToSameResource } from '../openapi/responses.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import {
   SessionListSchema, sessionListQuerySchema, SessionParamsSchema, sessionPatchSchema, SessionReadQuerySchema,
-  SessionRevocationResultSchema, sessionRevocationSchema, SessionSchema, sessionWriteSchema
+  sessionRevocationBodyLimit, SessionRevocationResultSchema, sessionRevocationSchema, SessionSchema,
+  sessionWriteSchema
 } from '../schemas/sessions.js'
 import type { SubjectLimitPolicy } from '../config/index.js'
 import type { SessionRecord, SessionWrite, SubjectLimit } from '../store/session-store.js'
@@ -307,6 +308,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
   })
 
   app.post('/revoke', {
+    bodyLimit: sessionRevocationBodyLimit(limits),
     preParsing: requireMediaType(JSON_TYPE),
     schema: {
       summary: 'End all the sessions of a subject, all but one, or those named',
@@ -321,7 +323,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       scope: 'sessions:write',
       openapi: {
         responses: { 200: { description: 'How many sessions ended' } },
-        errors: ['CS_VALIDATION', 'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE']
+        errors: ['CS_VALIDATION', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE', 'CS_STORE_UNAVAILABLE']
       }
     }
   }, async (request) => {

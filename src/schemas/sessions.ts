@@ -114,13 +114,19 @@ export const SessionListSchema = z.object({
   next: z.string().optional().describe('The cursor of the next page; absent on the last')
 }).meta({ id: 'SessionList' })
 
-export function sessionRevocationSchema ({ maxSessionsPerSubject }: SessionLimits) {
+/** The largest revocation body that can be valid: the subject, an id, and a page's references, with room for spaces. */
+export function sessionRevocationBodyLimit ({ listMaxLimit }: SessionLimits): number {
+  return 4096 + listMaxLimit * 64
+}
+
+export function sessionRevocationSchema ({ listMaxLimit }: SessionLimits) {
   return z.strictObject({
     subject: SubjectSchema,
     exceptId: SessionIdSchema.optional().describe('The id of a session to keep: the caller\'s own, for "log out ' +
       'everywhere else"'),
-    refs: z.array(SessionRefSchema).min(1).max(maxSessionsPerSubject).optional()
-      .describe('End only these sessions of the subject, by their references from a listing; all when absent')
+    refs: z.array(SessionRefSchema).min(1).max(listMaxLimit, { error: `must name at most ${listMaxLimit}` }).optional()
+      .describe('End only these sessions of the subject, by their references from a listing (a page\'s at most); ' +
+        'all when absent')
   })
 }
 

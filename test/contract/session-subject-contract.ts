@@ -179,7 +179,8 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
     t.same(await listAll(app, 'ada'), [])
 
     for (const body of [{}, { subject: 'ada', refs: [] }, { subject: 'ada', refs: ['short'] },
-      { subject: 'ada', exceptId: 'short' }, { subject: 'ada', extra: 1 }]) {
+      { subject: 'ada', exceptId: 'short' }, { subject: 'ada', extra: 1 },
+      { subject: 'ada', refs: Array.from({ length: 101 }, () => 'A'.repeat(43)) }]) {
       const refused = await revoke(app, body)
       t.equal(refused.statusCode, 400, JSON.stringify(body))
     }
