@@ -31,13 +31,14 @@ declare module 'ioredis' {
       absoluteExpiresAt: string, subject: string, etag: string): Result<[number, string?], Context>
     sessionSummary (key: string, subject: string, createdAt: string): Result<string[] | null, Context>
     sessionEnd (key: string, subject: string, createdAt: string): Result<number, Context>
-    subjectAdmit (index: string, ref: string, createdAt: string, absoluteExpiresAt: number, maxSessions: number,
-      policy: string, checked: '0' | '1'): Result<[number, ...string[]], Context>
-    /** The index, then pairs of a reference and a createdAt. */
-    subjectForget (index: string, ...refsAndCreatedAts: string[]): Result<number, Context>
-    subjectTake (index: string, keep: string, ...refs: string[]): Result<string[], Context>
-    subjectSwap (index: string, oldRef: string, createdAt: string, newRef: string, absoluteExpiresAt: string)
-    : Result<number, Context>
+    subjectAdmit (index: string, hints: string, ref: string, createdAt: string, absoluteExpiresAt: number,
+      maxSessions: number, policy: string, checked: '0' | '1', expiresAt: number)
+    : Result<[number, ...string[]], Context>
+    /** The index and its hints, then triples of a reference, a createdAt and an expiresAt ('' for no more). */
+    subjectCheck (index: string, hints: string, ...triples: string[]): Result<number, Context>
+    subjectTake (index: string, hints: string, keep: string, ...refs: string[]): Result<string[], Context>
+    subjectSwap (index: string, hints: string, oldRef: string, createdAt: string, newRef: string,
+      absoluteExpiresAt: string, expiresAt: string): Result<number, Context>
     subjectPage (index: string, limit: number, cursorCreatedAt: string, cursorRef: string): Result<string[], Context>
     rateLimitGrant (key: string, take: number, windowMs: number): Result<[number, number], Context>
   }
@@ -51,7 +52,11 @@ const read = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.
  */
 const KEY_COUNTS: Readonly<Record<string, number | undefined>> = {
   tagEvict: undefined,
-  tagMarkStale: undefined
+  tagMarkStale: undefined,
+  subjectAdmit: 2,
+  subjectCheck: 2,
+  subjectTake: 2,
+  subjectSwap: 2
 }
 
 /** Each script's source is its file, preceded by the shared preludes it uses. */
@@ -73,7 +78,7 @@ const SCRIPTS = {
   sessionSummary: ['clock', 'session-summary'],
   sessionEnd: ['session-end'],
   subjectAdmit: ['clock', 'subject-admit'],
-  subjectForget: ['subject-forget'],
+  subjectCheck: ['subject-check'],
   subjectTake: ['clock', 'subject-take'],
   subjectSwap: ['clock', 'subject-swap'],
   subjectPage: ['subject-page'],

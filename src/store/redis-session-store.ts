@@ -71,7 +71,7 @@ export class RedisSessionStore implements SessionStore {
     const entry = { ref: sessionRefOf(id), createdAt: times[0]! }
     // Refused or failed, the session written a moment ago goes, as if never written.
     const unwrite = async () => { await this.#end(session.subject!, [entry]) }
-    const taken = await this.#admit(session.subject, entry, session.absoluteExpiresAt, limit)
+    const taken = await this.#admit(session.subject, entry, session, limit)
       .catch(async (err: unknown) => {
         await unwrite().catch(() => {})
         throw err
@@ -96,7 +96,9 @@ export class RedisSessionStore implements SessionStore {
   async delete (id: string, preconditions: Preconditions): Promise<DeleteResult> {
     const [status, subject, createdAt] = await callRedis(this.#redis, 'sessionDelete',
       this.#redis.sessionDelete(this.#key(id), ...encodePreconditions(preconditions)))
-    if (status === 1 && subject !== '') await this.#forget(subject!, [{ ref: sessionRefOf(id), createdAt: createdAt! }])
+    if (status === 1 && subject !== '') {
+      await this.#check(subject!, [{ ref: sessionRefOf(id), createdAt: createdAt! }], [])
+    }
     return DELETE_RESULTS[status]!
   }
 
@@ -125,8 +127,8 @@ export class RedisSessionStore implements SessionStore {
     }
     const session = record(data, etag, subject, [createdAt, updatedAt, absoluteExpiresAt, restored[1]!])
     if (subject === '') return session
-    const swapped = await callRedis(this.#redis, 'subjectSwap', this.#redis.subjectSwap(this.#indexKey(subject),
-      sessionRefOf(id), createdAt, sessionRefOf(newId), absoluteExpiresAt))
+    const swapped = await callRedis(this.#redis, 'subjectSwap', this.#redis.subjectSwap(...this.#indexKeys(subject),
+      sessionRefOf(id), createdAt, sessionRefOf(newId), absoluteExpiresAt, restored[1]!))
     if (swapped === 0) await this.#end(subject, [{ ref: sessionRefOf(newId), createdAt }])
     await endOld()
     return swapped === 1 ? session : undefined
@@ -136,9 +138,9 @@ export class RedisSessionStore implements SessionStore {
     : Promise<SessionPage> {
     const [, at, ref] = cursor === undefined ? [] : SESSION_CURSOR_PATTERN.exec(cursor)!
     const entries = entriesOf(await callRedis(this.#redis, 'subjectPage',
-      this.#redis.subjectPage(this.#indexKey(subject), limit, at ?? '', ref ?? '')))
+      this.#redis.subjectPage(this.#indexKeys(subject)[0], limit, at ?? '', ref ?? '')))
     const summaries = await this.#summaries(subject, entries)
-    await this.#forget(subject, entries.filter((_, i) => summaries[i] === undefined))
+    await this.#check(subject, entries, summaries)
     const last = entries.at(-1)
     return {
       sessions: summaries.filter((summary) => summary !== undefined),
@@ -150,32 +152,26 @@ export class RedisSessionStore implements SessionStore {
 
   async revoke (subject: string, { keep, refs }: Revocation): Promise<number> {
     const taken = entriesOf(await callRedis(this.#redis, 'subjectTake', this.#redis.subjectTake(
-      this.#indexKey(subject), keep === undefined ? '' : sessionRefOf(keep), ...refs ?? [])))
+      ...this.#indexKeys(subject), keep === undefined ? '' : sessionRefOf(keep), ...refs ?? [])))
     return await this.#end(subject, taken)
   }
 
   /**
    * Admits a created session to its subject's index within the limit: resolves to the entries taken to make room,
-   * or undefined when refused. A full index is first checked for sessions no more, which are forgotten.
+   * or undefined when refused. A full index first has the sessions it doubts checked (see lua/subject-admit.lua).
    */
-  async #admit (subject: string, entry: Entry, absoluteExpiresAt: number, { maxSessions, policy }: SubjectLimit)
-    : Promise<Entry[] | undefined> {
-    const index = this.#indexKey(subject)
-    const admit = async (checked: '0' | '1') => await callRedis(this.#redis, 'subjectAdmit',
-      this.#redis.subjectAdmit(index, entry.ref, entry.createdAt, absoluteExpiresAt, maxSessions, policy, checked))
+  async #admit (subject: string, entry: Entry, { absoluteExpiresAt, expiresAt }: SessionRecord,
+    { maxSessions, policy }: SubjectLimit): Promise<Entry[] | undefined> {
+    const admit = async (checked: '0' | '1') => await callRedis(this.#redis, 'subjectAdmit', this.#redis.subjectAdmit(
+      ...this.#indexKeys(subject), entry.ref, entry.createdAt, absoluteExpiresAt, maxSessions, policy, checked,
+      expiresAt))
     let [status, ...rest] = await admit('0')
     if (status === 0) {
-      const named = entriesOf(rest).filter(({ ref }) => ref !== entry.ref)
-      await this.#forget(subject, await this.#gone(subject, named))
+      const doubtful = entriesOf(rest)
+      await this.#check(subject, doubtful, await this.#summaries(subject, doubtful))
       ;[status, ...rest] = await admit('1')
     }
     return status === 1 ? entriesOf(rest) : undefined
-  }
-
-  /** Of these entries of a subject's index, those whose sessions are no more. */
-  async #gone (subject: string, entries: readonly Entry[]): Promise<Entry[]> {
-    const summaries = await this.#summaries(subject, entries)
-    return entries.filter((_, i) => summaries[i] === undefined)
   }
 
   /** What a listing shows of the sessions that entries name; undefined for those no more. */
@@ -189,10 +185,15 @@ export class RedisSessionStore implements SessionStore {
     }))
   }
 
-  async #forget (subject: string, entries: readonly Entry[]): Promise<void> {
+  /**
+   * Tells a subject's index what was found of the sessions its entries name (see lua/subject-check.lua): those with
+   * no summary are no more.
+   */
+  async #check (subject: string, entries: readonly Entry[], found: ReadonlyArray<SessionSummary | undefined>)
+    : Promise<void> {
     if (entries.length === 0) return
-    await callRedis(this.#redis, 'subjectForget', this.#redis.subjectForget(this.#indexKey(subject),
-      ...entries.flatMap(({ ref, createdAt }) => [ref, createdAt])))
+    await callRedis(this.#redis, 'subjectCheck', this.#redis.subjectCheck(...this.#indexKeys(subject),
+      ...entries.flatMap(({ ref, createdAt }, i) => [ref, createdAt, found[i]?.expiresAt.toString() ?? ''])))
   }
 
   /**
@@ -209,9 +210,13 @@ export class RedisSessionStore implements SessionStore {
     return this.#prefix + sessionRefOf(id)
   }
 
-  /** Named by a hash of the subject, which may hold any character (a brace, say). */
-  #indexKey (subject: string): string {
-    return this.#subjectPrefix + sessionRefOf(subject)
+  /**
+   * The subject's index and its liveness hints, named by a hash of the subject (which may hold any character, a
+   * brace say), in braces: a hash tag that puts both in one cluster slot.
+   */
+  #indexKeys (subject: string): [index: string, hints: string] {
+    const index = `${this.#subjectPrefix}{${sessionRefOf(subject)}}`
+    return [index, `${index}:hints`]
   }
 }
 

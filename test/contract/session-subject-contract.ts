@@ -219,6 +219,15 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
     t.equal((await create(expiring, { subject: 'ada', data: {} })).statusCode, 201, 'expired sessions do not count')
     t.equal((await create(expiring, { subject: 'ada', data: {} })).statusCode, 201)
     t.equal((await create(expiring, { subject: 'ada', data: {} })).statusCode, 409)
+
+    // Kept alive by reads past the expiry they had when written: they count, and the create is refused.
+    const used = await makeApp(t, { SESSION_SUBJECT_CAP: '2' })
+    const kept = await sessionsOf(used, 'ada', 2, { idleTtlSeconds: 2 })
+    await sleep(1200)
+    for (const id of kept) await used.inject({ method: 'GET', url: `/sessions/${id}` })
+    await sleep(1000)
+    t.equal((await create(used, { subject: 'ada', data: {} })).statusCode, 409, 'sessions kept alive by use count')
+    for (const id of kept) t.ok(await alive(used, id))
   })
 
   t.test('a rotation gives a session a new id and ends the old one at once', async (t) => {
