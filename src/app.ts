@@ -123,7 +123,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
       keyPrefix: config.keyPrefix,
       waiting: config.cache.waiting,
       near: config.cache.near,
-      commandTimeoutMs: redis.commandTimeoutMs
+      commandTimeoutMs: redis.commandTimeoutMs,
+      sessionAbsoluteTtlSeconds: config.sessions.absoluteTtlSeconds
     })
   }
   await app.register(protectionPlugin, {

@@ -45,9 +45,12 @@ export interface RedisStoreOptions {
   near: NearCacheOptions
   /** Redis's command timeout: how soon waiting readers must learn of an outage. */
   commandTimeoutMs: number
+  /** The longest absolute lifetime a session may have. */
+  sessionAbsoluteTtlSeconds: number
 }
 
-export const redisStore = fp<RedisStoreOptions>(async (app, { keyPrefix, waiting, near, commandTimeoutMs }) => {
+export const redisStore = fp<RedisStoreOptions>(async (app, options) => {
+  const { keyPrefix, waiting, near, commandTimeoutMs } = options
   const cacheStore = new RedisCacheStore(app.redis, keyPrefix, app.redisSubscriber, {
     ...waiting,
     // While readers wait, Redis is asked often enough that an outage answers them all within about its timeout.
@@ -56,7 +59,7 @@ export const redisStore = fp<RedisStoreOptions>(async (app, { keyPrefix, waiting
   }, near)
   app.decorate('cacheStore', cacheStore)
   if (cacheStore.nearCache.enabled) observeNearCache(app.metrics.registry, cacheStore.nearCache)
-  app.decorate('sessionStore', new RedisSessionStore(app.redis, keyPrefix))
+  app.decorate('sessionStore', new RedisSessionStore(app.redis, keyPrefix, options.sessionAbsoluteTtlSeconds))
   app.decorate('storeHealth', { ping: app.redisHealth })
   endWaitsOnClose(app, cacheStore)
   app.addHook('onClose', async () => { cacheStore.close() })

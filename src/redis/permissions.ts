@@ -26,7 +26,7 @@ const PROBES: Probe[] = [
     run: async (client) => await client.time()
   },
   {
-    what: 'hashes under KEY_PREFIX (~<prefix>*): HSET HMGET HGET HEXISTS HSTRLEN HDEL PEXPIRE PTTL DEL',
+    what: 'hashes under KEY_PREFIX (~<prefix>*): HSET HMGET HGET HEXISTS HSTRLEN HDEL EXISTS PEXPIRE PTTL DEL',
     run: async (client, prefix) => {
       const key = `${prefix}permission-probe`
       await client.hset(key, 'p', '1')
@@ -34,6 +34,7 @@ const PROBES: Probe[] = [
       await client.hget(key, 'p')
       await client.hexists(key, 'p')
       await client.hstrlen(key, 'p')
+      await client.exists(key)
       await client.pexpire(key, 10_000)
       await client.pttl(key)
       await client.hdel(key, 'p')
@@ -41,7 +42,8 @@ const PROBES: Probe[] = [
     }
   },
   {
-    what: 'sorted sets under KEY_PREFIX (tags): ZADD ZRANGE ZSCORE ZCARD ZSCAN ZREM PEXPIREAT',
+    what: 'sorted sets under KEY_PREFIX (tags, and sessions by subject): ZADD ZRANGE ZSCORE ZCARD ZSCAN ZREM ZPOPMIN ' +
+      'PEXPIREAT',
     run: async (client, prefix) => {
       const key = `${prefix}tag:permission-probe`
       await client.zadd(key, String(Date.now() + 10_000), 'p')
@@ -51,6 +53,7 @@ const PROBES: Probe[] = [
       await client.zscan(key, '0')
       await client.pexpireat(key, Date.now() + 10_000)
       await client.zrem(key, 'p')
+      await client.zpopmin(key, 1)
     }
   },
   {

@@ -37,6 +37,9 @@ declare module 'ioredis' {
     /** The index and its hints, then triples of a reference, a createdAt and an expiresAt ('' for no more). */
     subjectCheck (index: string, hints: string, ...triples: string[]): Result<number, Context>
     subjectTake (index: string, hints: string, keep: string, ...refs: string[]): Result<string[], Context>
+    /** The index and its hints, the latest expiry, then pairs of a reference and a createdAt. */
+    subjectReturn (index: string, hints: string, expiresBy: number, ...refsAndCreatedAts: string[])
+    : Result<number, Context>
     subjectSwap (index: string, hints: string, oldRef: string, createdAt: string, newRef: string,
       absoluteExpiresAt: string, expiresAt: string): Result<number, Context>
     subjectPage (index: string, limit: number, cursorCreatedAt: string, cursorRef: string): Result<string[], Context>
@@ -56,6 +59,7 @@ const KEY_COUNTS: Readonly<Record<string, number | undefined>> = {
   subjectAdmit: 2,
   subjectCheck: 2,
   subjectTake: 2,
+  subjectReturn: 2,
   subjectSwap: 2
 }
 
@@ -79,6 +83,7 @@ const SCRIPTS = {
   sessionEnd: ['session-end'],
   subjectAdmit: ['clock', 'subject-admit'],
   subjectCheck: ['subject-check'],
+  subjectReturn: ['clock', 'subject-return'],
   subjectTake: ['clock', 'subject-take'],
   subjectSwap: ['clock', 'subject-swap'],
   subjectPage: ['subject-page'],

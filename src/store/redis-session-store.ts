@@ -42,9 +42,12 @@ export class RedisSessionStore implements SessionStore {
   readonly #redis: Redis | Cluster
   readonly #prefix: string
   readonly #subjectPrefix: string
+  readonly #absoluteTtlMs: number
 
-  constructor (redis: Redis | Cluster, keyPrefix: string) {
+  /** absoluteTtlSeconds: the longest absolute lifetime a session may have (SESSION_ABSOLUTE_TTL_SECONDS). */
+  constructor (redis: Redis | Cluster, keyPrefix: string, absoluteTtlSeconds: number) {
     this.#redis = redis
+    this.#absoluteTtlMs = absoluteTtlSeconds * 1000
     this.#prefix = `${keyPrefix}session:`
     this.#subjectPrefix = `${keyPrefix}subject:`
     defineScripts(redis)
@@ -80,7 +83,13 @@ export class RedisSessionStore implements SessionStore {
       await unwrite()
       return { outcome: 'subject-full' }
     }
-    return { outcome: 'created', session, ended: await this.#end(session.subject, taken) }
+    // The session is stored: whatever happens now, the create succeeded. Sessions the cap took but could not end
+    // go back to the index, to be ended by the next create past the cap, or a revocation.
+    const ended = await this.#end(session.subject, taken).catch(async () => {
+      await this.#giveBack(session.subject!, taken).catch(() => {})
+      return 0
+    })
+    return { outcome: 'created', session, ended }
   }
 
   async patch (id: string, patch: string, { etag, maxBytes }: { etag: string, maxBytes: number },
@@ -97,7 +106,8 @@ export class RedisSessionStore implements SessionStore {
     const [status, subject, createdAt] = await callRedis(this.#redis, 'sessionDelete',
       this.#redis.sessionDelete(this.#key(id), ...encodePreconditions(preconditions)))
     if (status === 1 && subject !== '') {
-      await this.#check(subject!, [{ ref: sessionRefOf(id), createdAt: createdAt! }], [])
+      // The session is gone: a delete that did not reach the index leaves an entry a listing or a check forgets.
+      await this.#check(subject!, [{ ref: sessionRefOf(id), createdAt: createdAt! }], []).catch(() => {})
     }
     return DELETE_RESULTS[status]!
   }
@@ -120,7 +130,8 @@ export class RedisSessionStore implements SessionStore {
       await restore(oldKey)
       throw new Error('the new session id is taken')
     }
-    const endOld = async () => { await this.#end(subject, [{ ref: sessionRefOf(id), createdAt }]) }
+    // The tombstone, whose data is gone already: a failure to end it leaves it to expire, unseen by every script.
+    const endOld = async () => { await this.#end(subject, [{ ref: sessionRefOf(id), createdAt }]).catch(() => 0) }
     if (restored[0] === -1) {
       if (subject !== '') await endOld()
       return undefined
@@ -140,7 +151,8 @@ export class RedisSessionStore implements SessionStore {
     const entries = entriesOf(await callRedis(this.#redis, 'subjectPage',
       this.#redis.subjectPage(this.#indexKeys(subject)[0], limit, at ?? '', ref ?? '')))
     const summaries = await this.#summaries(subject, entries)
-    await this.#check(subject, entries, summaries)
+    // Housekeeping: a listing is a read, and answers whether or not Redis takes the news (a full one refuses it).
+    await this.#check(subject, entries, summaries).catch(() => {})
     const last = entries.at(-1)
     return {
       sessions: summaries.filter((summary) => summary !== undefined),
@@ -153,7 +165,10 @@ export class RedisSessionStore implements SessionStore {
   async revoke (subject: string, { keep, refs }: Revocation): Promise<number> {
     const taken = entriesOf(await callRedis(this.#redis, 'subjectTake', this.#redis.subjectTake(
       ...this.#indexKeys(subject), keep === undefined ? '' : sessionRefOf(keep), ...refs ?? [])))
-    return await this.#end(subject, taken)
+    return await this.#end(subject, taken).catch(async (err: unknown) => {
+      await this.#giveBack(subject, taken).catch(() => {})
+      throw err
+    })
   }
 
   /**
@@ -183,6 +198,14 @@ export class RedisSessionStore implements SessionStore {
       const [created, updatedAt, absoluteExpiresAt, expiresAt] = times.map(Number) as [number, number, number, number]
       return { ref, createdAt: created, updatedAt, expiresAt, absoluteExpiresAt }
     }))
+  }
+
+  /** Gives back entries taken from a subject's index whose sessions could not be ended (lua/subject-return.lua). */
+  async #giveBack (subject: string, entries: readonly Entry[]): Promise<void> {
+    if (entries.length === 0) return
+    await callRedis(this.#redis, 'subjectReturn', this.#redis.subjectReturn(...this.#indexKeys(subject),
+      Math.max(...entries.map(({ createdAt }) => Number(createdAt))) + this.#absoluteTtlMs,
+      ...entries.flatMap(({ ref, createdAt }) => [ref, createdAt])))
   }
 
   /**

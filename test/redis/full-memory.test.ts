@@ -15,6 +15,10 @@ t.test('a full Redis: writes get 507 store-full and store nothing; reads, delete
   })
   t.equal(session.statusCode, 201)
   const { id } = session.json() as { id: string }
+  const owned = await app.inject({
+    method: 'POST', url: '/sessions', headers: JSON_TYPE, payload: { subject: 'ada', data: { user: 'ada' } }
+  })
+  t.equal(owned.statusCode, 201)
 
   // Fill it: 64 KiB at a time until Redis says no; 200 values would be thrice the limit.
   let stored = 0
@@ -55,6 +59,16 @@ t.test('a full Redis: writes get 507 store-full and store nothing; reads, delete
     })
   ]
   t.same(sessionWrites.map((write) => write.statusCode), [507, 507, 507], 'session writes are refused alike')
+  const ownedCreate = await app.inject({
+    method: 'POST', url: '/sessions', headers: JSON_TYPE, payload: { subject: 'ada', data: {} }
+  })
+  t.equal(ownedCreate.statusCode, 507, 'so is a session of a subject')
+  const rotated = await app.inject({ method: 'POST', url: `/sessions/${owned.json().id}/rotate` })
+  t.equal(rotated.statusCode, 507, 'and a rotation, which has nowhere to write the new id')
+  const listed = await app.inject({ method: 'GET', url: '/sessions?subject=ada' })
+  t.equal(listed.json().sessions.length, 1, 'the subject has its one session, and no other')
+  t.same((await app.inject({ method: 'GET', url: `/sessions/${owned.json().id}` })).json().data, { user: 'ada' },
+    'which the failed rotation put back under its old id')
 
   const read = await app.inject({ method: 'GET', url: '/cache/fill-0' })
   t.equal(read.statusCode, 200, 'a read still works')

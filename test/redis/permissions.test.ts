@@ -9,6 +9,7 @@ import { buildTestApp } from '../helpers/app.js'
 import { startRedis, type RedisServer } from '../helpers/redis-server.js'
 
 const PREFIX = 'perm:'
+const JSON_TYPE = { 'content-type': 'application/json' }
 
 async function userUrl (redis: RedisServer, name: string, ...rules: string[]): Promise<string> {
   await redis.admin().acl('SETUSER', name, 'reset', 'on', '>secret-of-the-test', ...rules)
@@ -25,7 +26,9 @@ t.test('startup refuses a user without the lease channel, or without its keys, n
     // The rate limit's budgets take INCRBY (the probe asked INCR before, and a request then failed on the script).
     ['no INCRBY', ['~*', '&*', '+@all', '-incrby'], /counters under KEY_PREFIX \(the shared rate limit\): INCRBY/],
     // A soft invalidation by tag walks the tag with ZSCAN, which no other request uses.
-    ['no ZSCAN', ['~*', '&*', '+@all', '-zscan'], /sorted sets under KEY_PREFIX \(tags\): [^\n]*ZSCAN/]
+    ['no ZSCAN', ['~*', '&*', '+@all', '-zscan'], /sorted sets under KEY_PREFIX \(tags[^)]*\): [^\n]*ZSCAN/],
+    // A create past a subject's cap ends the oldest sessions with ZPOPMIN, which nothing else uses.
+    ['no ZPOPMIN', ['~*', '&*', '+@all', '-zpopmin'], /sorted sets under KEY_PREFIX \(tags[^)]*\): [^\n]*ZPOPMIN/]
   ]
   for (const [label, rules, named] of cases) {
     const url = await userUrl(redis, 'svc', ...rules)
@@ -80,4 +83,31 @@ t.test('a channel taken away at run time: writes that would announce a lease fai
     }
     t.same(warnings.filter(({ name }) => name === 'MaxListenersExceededWarning'), [], 'no listener piles up')
     t.equal((app.cacheStore as RedisCacheStore).waiterCount, 0)
+  })
+
+t.test('a revocation that cannot end the sessions it took gives them back: a retry ends them, none is left live',
+  async (t) => {
+    const redis = await startRedis(t)
+    const url = await userUrl(redis, 'svc', '~*', '&*', '+@all')
+    const app = await buildTestApp(t, { env: { REDIS_URL: url, KEY_PREFIX: PREFIX, RATE_LIMIT_MAX: '0' } })
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const created = await app.inject({
+        method: 'POST', url: '/sessions', headers: JSON_TYPE, payload: { subject: 'ada', data: {} }
+      })
+      ids.push(created.json().id)
+    }
+    // The subject's index stays as it was; the sessions may no longer be deleted: the revocation takes the index's
+    // entries, then cannot end one session.
+    await redis.admin().acl('SETUSER', 'svc', 'resetkeys', `~${PREFIX}subject:*`, `(~${PREFIX}session:* +@all -del)`)
+    const revoke = async () => await app.inject({
+      method: 'POST', url: '/sessions/revoke', headers: JSON_TYPE, payload: { subject: 'ada' }
+    })
+    t.equal((await revoke()).statusCode, 503, 'it fails')
+    t.equal((await app.inject({ method: 'GET', url: '/sessions?subject=ada' })).json().sessions.length, 5,
+      'and the subject\'s sessions are all listed still')
+
+    await redis.admin().acl('SETUSER', 'svc', 'clearselectors', `~${PREFIX}*`)
+    t.same((await revoke()).json(), { ended: 5 }, 'the retry ends every one')
+    for (const id of ids) t.equal((await app.inject({ method: 'GET', url: `/sessions/${id}` })).statusCode, 404)
   })
