@@ -116,18 +116,19 @@ export class RedisSessionStore implements SessionStore {
     const oldKey = this.#key(id)
     const taken = await callRedis(this.#redis, 'sessionTake', this.#redis.sessionTake(oldKey))
     if (taken === null) return undefined
-    const [data, createdAt, updatedAt, idleMs, absoluteExpiresAt, subject] = taken as [string, string, string, string,
-      string, string]
-    const restore = async (key: string) => await callRedis(this.#redis, 'sessionRestore',
-      this.#redis.sessionRestore(key, data, createdAt, updatedAt, idleMs, absoluteExpiresAt, subject, etag))
+    const [data, createdAt, updatedAt, idleMs, absoluteExpiresAt, subject, oldEtag] = taken as [string, string,
+      string, string, string, string, string]
+    const restore = async (key: string, tag: string) => await callRedis(this.#redis, 'sessionRestore',
+      this.#redis.sessionRestore(key, data, createdAt, updatedAt, idleMs, absoluteExpiresAt, subject, tag))
+    // Put back what was taken, as it was, so that a failed rotation leaves the session where it was.
+    const putBack = async () => await restore(oldKey, oldEtag)
     const newKey = this.#key(newId)
-    const restored = await restore(newKey).catch(async (err: unknown) => {
-      // Put back what was taken, so that a failed rotation leaves the session where it was.
-      await restore(oldKey).catch(() => {})
+    const restored = await restore(newKey, etag).catch(async (err: unknown) => {
+      await putBack().catch(() => {})
       throw err
     })
     if (restored[0] === 0) {
-      await restore(oldKey)
+      await putBack()
       throw new Error('the new session id is taken')
     }
     // The tombstone, whose data is gone already: a failure to end it leaves it to expire, unseen by every script.
