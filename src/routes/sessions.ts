@@ -36,6 +36,9 @@ const JSON_TYPE = 'application/json'
 const MERGE_PATCH_TYPE = 'application/merge-patch+json'
 // Chosen ids are taken again only by a 2^-256 coincidence; three tries turn even a broken RNG into a clear 500.
 const ID_ATTEMPTS = 3
+/** What a client does next with a session it was just given the id of (a create, a rotation). */
+const NEW_SESSION_LINKS = linksToSameResource('id', '$response.body#/id',
+  ['getSession', 'patchSession', 'deleteSession'])
 
 export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, options) => {
   const { subjects } = options
@@ -100,7 +103,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         responses: {
           201: {
             description: 'Created',
-            links: linksToSameResource('id', '$response.body#/id', ['getSession', 'patchSession', 'deleteSession'])
+            links: NEW_SESSION_LINKS
           }
         },
         errors: ['CS_VALIDATION', 'CS_SUBJECT_FULL', 'CS_PAYLOAD_TOO_LARGE', 'CS_UNSUPPORTED_MEDIA_TYPE',
@@ -258,7 +261,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         responses: {
           201: {
             description: 'The session, under its new id',
-            links: linksToSameResource('id', '$response.body#/id', ['getSession', 'patchSession', 'deleteSession'])
+            links: NEW_SESSION_LINKS
           }
         },
         errors: ['CS_VALIDATION', 'CS_NOT_FOUND', 'CS_STORE_UNAVAILABLE', 'CS_STORE_FULL']

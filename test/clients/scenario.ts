@@ -30,8 +30,15 @@ export interface Observations {
     gone: number
   }
   /** Two sessions of one user: the first rotated, both listed, then all but the rotated one revoked. */
-  subject: { rotated: number, newId: boolean, listed: number, refLength: number, idListed: boolean, ended: number,
-    left: number }
+  subject: {
+    rotated: number
+    newId: boolean
+    listed: number
+    refLength: number
+    idListed: boolean
+    ended: number
+    left: number
+  }
   bulk: { outcomes: string[], found: boolean[], valueBase64: string, contentType: string }
   tag: { removed: number, gone: number }
   markStale: { key: number, markedStale: number, cacheStatus: string }
