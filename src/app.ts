@@ -26,6 +26,7 @@ import { memoryStore, redisStore } from './plugins/store.js'
 import type { BackoffOptions } from './redis/token-schedule.js'
 import { cacheRoutes } from './routes/cache.js'
 import { cacheBulkRoutes } from './routes/cache-bulk.js'
+import { namespaceOf } from './routes/cache-namespace.js'
 import { healthRoutes } from './routes/health.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { CACHE_KEY_MAX_CHARACTERS } from './schemas/cache.js'
@@ -105,12 +106,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   closeConnectionsOnDrain(app)
 
   const { http, redis, security } = config
+  const sessionEvents = { ...config.sessions.events, namespaceOf: namespaceOf(security.keyIsolation) }
   // With CORS on, its plugin answers OPTIONS (preflight) everywhere, so OPTIONS is not a 405.
 
   await app.register(openApiPlugin, { docsEnabled: http.docsEnabled })
   await app.register(metricsPlugin)
   if (redis === undefined) {
-    await app.register(memoryStore, { waiting: config.cache.waiting })
+    await app.register(memoryStore, { waiting: config.cache.waiting, sessionEvents })
   } else {
     await app.register(redisPlugin, {
       redis,
@@ -124,7 +126,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
       waiting: config.cache.waiting,
       near: config.cache.near,
       commandTimeoutMs: redis.commandTimeoutMs,
-      sessionAbsoluteTtlSeconds: config.sessions.absoluteTtlSeconds
+      sessionAbsoluteTtlSeconds: config.sessions.absoluteTtlSeconds,
+      sessionEvents
     })
   }
   await app.register(protectionPlugin, {

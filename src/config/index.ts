@@ -36,6 +36,8 @@ const EnvSchema = z.object({
   SESSION_SUBJECT_CAP: integer(0, 5000, 0),
   SESSION_SUBJECT_CAP_POLICY: oneOf(SUBJECT_LIMIT_POLICIES, 'refuse'),
   SESSION_LIST_MAX_LIMIT: integer(1, 1000, 100),
+  SESSION_EVENTS_MAX: integer(1, 1_000_000, 10_000),
+  SESSION_EXPIRY_SWEEP_INTERVAL_MS: integer(50, 3_600_000, 5000),
   SHUTDOWN_GRACE_MS: integer(1, 3_600_000, 10_000),
   METRICS_ENABLED: boolean(true),
   METRICS_PORT: integer(0, 65535, 9090),
@@ -88,7 +90,8 @@ const EnvSchema = z.object({
         cap: env.SESSION_SUBJECT_CAP,
         capPolicy: env.SESSION_SUBJECT_CAP_POLICY
       },
-      listMaxLimit: env.SESSION_LIST_MAX_LIMIT
+      listMaxLimit: env.SESSION_LIST_MAX_LIMIT,
+      events: { maxEvents: env.SESSION_EVENTS_MAX, sweepIntervalMs: env.SESSION_EXPIRY_SWEEP_INTERVAL_MS }
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS
   }
@@ -142,8 +145,13 @@ export interface Config {
      * revocation costs); the cap on them (0: none), which a create may lower; and what a create past the cap does.
      */
     readonly subjects: { readonly maxSessions: number, readonly cap: number, readonly capPolicy: SubjectLimitPolicy }
-    /** Sessions one listing page holds at most. */
+    /** Sessions, or events, one page holds at most. */
     readonly listMaxLimit: number
+    /**
+     * The events of sessions that ended: how many the log of each namespace keeps (the newest), and how often the
+     * Redis adapter looks for subjects whose sessions may have expired (what bounds how late an expiry is told).
+     */
+    readonly events: { readonly maxEvents: number, readonly sweepIntervalMs: number }
   }
   readonly shutdownGraceMs: number
 }

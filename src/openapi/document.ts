@@ -12,7 +12,9 @@ import { TagInvalidationSchema } from '../schemas/cache.js'
 import { HealthSchema } from '../schemas/health.js'
 import { toJsonSchema } from '../schemas/json-schema.js'
 import { ProblemSchema } from '../schemas/problem.js'
-import { SessionListSchema, SessionRevocationResultSchema, SessionSchema } from '../schemas/sessions.js'
+import {
+  SessionEventPageSchema, SessionListSchema, SessionRevocationResultSchema, SessionSchema
+} from '../schemas/sessions.js'
 import { HEADER_COMPONENTS, HEADER_PLACES, toOpenApiResponses, type OperationSpec } from './responses.js'
 
 /** An operation's spec with the scope its route requires (`config.scope`); open without one. */
@@ -69,6 +71,7 @@ export function completeDocument (generated: OpenAPI.Document, operations: Reado
       Session: toJsonSchema(SessionSchema) as OpenAPI.SchemaObject,
       SessionList: toJsonSchema(SessionListSchema) as OpenAPI.SchemaObject,
       SessionRevocationResult: toJsonSchema(SessionRevocationResultSchema) as OpenAPI.SchemaObject,
+      SessionEventPage: toJsonSchema(SessionEventPageSchema) as OpenAPI.SchemaObject,
       Health: toJsonSchema(HealthSchema) as OpenAPI.SchemaObject,
       TagInvalidation: toJsonSchema(TagInvalidationSchema) as OpenAPI.SchemaObject,
       BulkRead: toJsonSchema(BulkReadSchema) as OpenAPI.SchemaObject,

@@ -10,7 +10,7 @@ import { MemorySessionStore } from '../store/memory-session-store.js'
 import { RedisCacheStore } from '../store/redis-cache-store.js'
 import type { NearCacheOptions } from '../store/redis-near-cache.js'
 import { RedisSessionStore } from '../store/redis-session-store.js'
-import type { SessionStore } from '../store/session-store.js'
+import type { SessionEventOptions, SessionStore } from '../store/session-store.js'
 import type { StoreHealth } from '../store/types.js'
 
 declare module 'fastify' {
@@ -25,10 +25,10 @@ declare module 'fastify' {
 /** The caps on readers waiting for a lease, in all and per caller. */
 type Waiting = Pick<LeaseWaitersOptions, 'maxWaiters' | 'maxPerCaller'>
 
-export const memoryStore = fp<{ waiting: Waiting }>(async (app, { waiting }) => {
+export const memoryStore = fp<{ waiting: Waiting, sessionEvents: SessionEventOptions }>(async (app, options) => {
   app.log.warn('Redis is not configured: using the embedded memory store, which is single-instance and not durable')
-  const cacheStore = new MemoryCacheStore(waiting)
-  const sessionStore = new MemorySessionStore()
+  const cacheStore = new MemoryCacheStore(options.waiting)
+  const sessionStore = new MemorySessionStore(options.sessionEvents)
   app.decorate('cacheStore', cacheStore)
   app.decorate('sessionStore', sessionStore)
   app.decorate('storeHealth', { ping: async () => {} })
@@ -47,6 +47,8 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number
   /** The longest absolute lifetime a session may have. */
   sessionAbsoluteTtlSeconds: number
+  /** The log of session ends, and how often to look for the sessions of subjects that expired. */
+  sessionEvents: SessionEventOptions & { sweepIntervalMs: number }
 }
 
 export const redisStore = fp<RedisStoreOptions>(async (app, options) => {
@@ -59,10 +61,20 @@ export const redisStore = fp<RedisStoreOptions>(async (app, options) => {
   }, near)
   app.decorate('cacheStore', cacheStore)
   if (cacheStore.nearCache.enabled) observeNearCache(app.metrics.registry, cacheStore.nearCache)
-  app.decorate('sessionStore', new RedisSessionStore(app.redis, keyPrefix, options.sessionAbsoluteTtlSeconds))
+  const sessionStore = new RedisSessionStore(app.redis, keyPrefix, {
+    absoluteTtlSeconds: options.sessionAbsoluteTtlSeconds,
+    events: options.sessionEvents,
+    warn: (err, message) => { app.log.warn({ err }, message) }
+  })
+  app.decorate('sessionStore', sessionStore)
   app.decorate('storeHealth', { ping: app.redisHealth })
   endWaitsOnClose(app, cacheStore)
-  app.addHook('onClose', async () => { cacheStore.close() })
+  // The sweep starts once the app is ready and stops before Redis closes.
+  app.addHook('onReady', async () => { sessionStore.sweepExpired() })
+  app.addHook('onClose', async () => {
+    cacheStore.close()
+    await sessionStore.close()
+  })
 }, { name: 'store', dependencies: ['redis'] })
 
 /** Before the server waits for in-flight requests: readers waiting for a value must answer now, not hold it up. */

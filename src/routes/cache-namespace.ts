@@ -16,12 +16,20 @@ export type StoreName = (name: string) => string
 export type StoreNamesOf = (caller: Caller) => StoreName
 
 const unchanged: StoreName = (name) => name
+/** Hex digits of a caller's namespace, which a slash ends. */
+const NAMESPACE_LENGTH = 32
 
 export function storeNamesOf (isolation: KeyIsolation): StoreNamesOf {
   if (isolation === 'none') return () => unchanged
   return (caller) => {
     // A fixed-length hash of the caller's id, so that no caller id and key can spell another caller's namespace.
-    const namespace = createHash('sha256').update(caller.id).digest('hex').slice(0, 32)
+    const namespace = createHash('sha256').update(caller.id).digest('hex').slice(0, NAMESPACE_LENGTH)
     return (name) => `${namespace}/${name}`
   }
+}
+
+/** The namespace a store name lives in: what storeNamesOf put before the name, slash included ('' with none). */
+export function namespaceOf (isolation: KeyIsolation): (storeName: string) => string {
+  if (isolation === 'none') return () => ''
+  return (storeName) => storeName.slice(0, NAMESPACE_LENGTH + 1)
 }

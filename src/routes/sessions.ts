@@ -14,9 +14,9 @@ import { requireMediaType } from '../http/media-type.js'
 import { linksToSameResource } from '../openapi/responses.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
 import {
-  SessionListSchema, sessionListQuerySchema, SessionParamsSchema, sessionPatchSchema, SessionReadQuerySchema,
-  sessionRevocationBodyLimit, SessionRevocationResultSchema, sessionRevocationSchema, SessionSchema,
-  sessionWriteSchema
+  SessionEventPageSchema, sessionEventsQuerySchema, SessionListSchema, sessionListQuerySchema, SessionParamsSchema,
+  sessionPatchSchema, SessionReadQuerySchema, sessionRevocationBodyLimit, SessionRevocationResultSchema,
+  sessionRevocationSchema, SessionSchema, sessionWriteSchema
 } from '../schemas/sessions.js'
 import type { SubjectLimitPolicy } from '../config/index.js'
 import type { SessionRecord, SessionWrite, SubjectLimit } from '../store/session-store.js'
@@ -50,9 +50,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
    */
   const storeName = (request: { caller: Caller | null }, name: string) => storeNames(authenticatedCaller(request))(name)
   const storeId = storeName
+  /** The caller's name of a subject, from the store's. */
+  const callerSubject = (request: { caller: Caller | null }, subject: string) =>
+    subject.slice(storeName(request, '').length)
   /** The subject a session of the request's caller names, as the caller named it. */
   const subjectOf = (request: { caller: Caller | null }, session: SessionRecord) =>
-    session.subject?.slice(storeName(request, '').length)
+    session.subject === undefined ? undefined : callerSubject(request, session.subject)
   /** The cap on a subject's sessions that a create is held to: its own, the service's, or the bound on them all. */
   const limitOf = (maxSessions: number | undefined): SubjectLimit => {
     if (maxSessions !== undefined) return { maxSessions, policy: subjects.capPolicy }
@@ -337,6 +340,37 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     })
     request.log.info({ ended, subject: sessionRef(subject) }, 'sessions revoked')
     return { ended }
+  })
+
+  app.get('/events', {
+    schema: {
+      summary: 'Read the ends of sessions of subjects: expired, deleted, revoked, capped, rotated',
+      description: 'A log of the sessions with a subject that ended, oldest first, kept per caller (the newest ' +
+        'SESSION_EVENTS_MAX), read with a cursor: poll it with the `next` of the page before. An end is told at ' +
+        'most once: a replica that dies between ending a session and recording it loses the event. An expiry is ' +
+        'told once the service notices it, within SESSION_EXPIRY_SWEEP_INTERVAL_MS on Redis.',
+      tags: ['sessions'],
+      operationId: 'listSessionEvents',
+      querystring: sessionEventsQuerySchema(limits),
+      response: { 200: SessionEventPageSchema }
+    },
+    config: {
+      scope: 'sessions:write',
+      openapi: {
+        responses: { 200: { description: 'A page of events' } },
+        errors: ['CS_VALIDATION', 'CS_STORE_UNAVAILABLE']
+      }
+    }
+  }, async (request, reply) => {
+    const page = await app.sessionStore.events(storeName(request, ''), request.query)
+    reply.header('cache-control', 'no-store')
+    return {
+      events: page.events.map(({ id, reason, ref, subject, replacedBy, at }) => ({
+        id, reason, ref, subject: callerSubject(request, subject), replacedBy, at: new Date(at).toISOString()
+      })),
+      next: page.cursor,
+      missed: page.missed
+    }
   })
 }
 

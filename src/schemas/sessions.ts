@@ -1,7 +1,7 @@
 // zod schemas of the /sessions routes: ids, subjects, the write and patch bodies, listings, revocations, and the
 // representations.
 import { z } from 'zod'
-import { SESSION_CURSOR_PATTERN } from '../store/session-store.js'
+import { SESSION_CURSOR_PATTERN, SESSION_END_REASONS, SESSION_EVENT_CURSOR_PATTERN } from '../store/session-store.js'
 
 export const SessionIdSchema = z.string()
   .regex(/^[A-Za-z0-9_-]{22,128}$/, { error: 'must be 22 to 128 characters from A-Z, a-z, 0-9, _ and -' })
@@ -89,12 +89,17 @@ export const SessionSchema = z.object({
   absoluteExpiresAt: Timestamp.describe('When it expires however active it is')
 }).describe('A session').meta({ id: 'Session' })
 
+/** How many sessions, or events, one page holds at most: up to SESSION_LIST_MAX_LIMIT. */
+function pageLimitSchema (listMaxLimit: number, what: string) {
+  return z.coerce.number<string>().int().min(1).max(listMaxLimit, { error: `must be at most ${listMaxLimit}` })
+    .default(Math.min(20, listMaxLimit))
+    .describe(`${what} on one page at most`)
+}
+
 export function sessionListQuerySchema ({ listMaxLimit }: SessionLimits) {
   return z.strictObject({
     subject: SubjectSchema,
-    limit: z.coerce.number<string>().int().min(1).max(listMaxLimit, { error: `must be at most ${listMaxLimit}` })
-      .default(Math.min(20, listMaxLimit))
-      .describe('Sessions on one page at most'),
+    limit: pageLimitSchema(listMaxLimit, 'Sessions'),
     cursor: z.string().regex(SESSION_CURSOR_PATTERN, { error: 'must be the cursor of a page' }).optional()
       .describe('Where to go on: the `next` of the page before')
   })
@@ -133,6 +138,34 @@ export function sessionRevocationSchema ({ listMaxLimit }: SessionLimits) {
 export const SessionRevocationResultSchema = z.object({
   ended: z.int().min(0).describe('How many sessions this request ended')
 }).meta({ id: 'SessionRevocationResult' })
+
+export function sessionEventsQuerySchema ({ listMaxLimit }: SessionLimits) {
+  return z.strictObject({
+    after: z.string().regex(SESSION_EVENT_CURSOR_PATTERN, { error: 'must be the next of a page' }).optional()
+      .describe('Where to go on: the `next` of the page before; from the oldest event kept when absent'),
+    limit: pageLimitSchema(listMaxLimit, 'Events')
+  })
+}
+
+const SessionEventSchema = z.object({
+  id: z.string().describe('The event\'s place in the log'),
+  reason: z.enum(SESSION_END_REASONS).describe('How the session ended: `expired` (its time was up; also told of a ' +
+    'session whose end reached the service no other way), `deleted`, `revoked` (revokeSessions), `capped` (a ' +
+    'create past its subject\'s cap ended it) or `rotated` (rotateSession gave it a new id)'),
+  ref: SessionRefSchema,
+  subject: SubjectSchema,
+  replacedBy: SessionRefSchema.optional().describe('For a rotation: the reference of the session under its new id'),
+  at: Timestamp.describe('When the service recorded the end: at once, but for an expiry, which it learns of within ' +
+    'SESSION_EXPIRY_SWEEP_INTERVAL_MS on Redis, a second on the embedded store')
+}).describe('A session of a subject that ended')
+
+export const SessionEventPageSchema = z.object({
+  events: z.array(SessionEventSchema).describe('Oldest first'),
+  next: z.string().describe('The cursor to go on from (`after`): the last event\'s id, or the one given when none ' +
+    'is newer'),
+  missed: z.boolean().describe('Whether events after the cursor given were dropped before this read: the log ' +
+    'keeps the newest SESSION_EVENTS_MAX only. A reader that missed some lists its subjects\' sessions anew')
+}).meta({ id: 'SessionEventPage' })
 
 /** Iterative, so that a hostile document cannot exhaust the stack before it is refused. */
 function depthOf (root: unknown): number {

@@ -2,13 +2,15 @@
 // merge patches that never resurrect, subjects and their limits) in a single process. Node runs one callback at a
 // time, and every method here completes without awaiting, so each is as atomic as its Lua twins.
 import { ExpiringMap } from './expiring-map.js'
+import { MemorySessionEvents } from './memory-session-events.js'
 import { applyMergePatch } from './json-merge-patch.js'
 import { conditionalDelete } from './memory-conditional-delete.js'
 import { evaluatePreconditions, type Preconditions } from './preconditions.js'
 import type { DeleteResult } from './types.js'
 import {
-  isAfterCursor, sessionCursorOf, sessionRefOf, type Revocation, type SessionPage, type SessionPatchResult,
-  type SessionPutResult, type SessionRecord, type SessionStore, type SessionWrite, type SubjectLimit
+  isAfterCursor, sessionCursorOf, sessionRefOf, type Revocation, type SessionEnd, type SessionEndReason,
+  type SessionEventOptions, type SessionEventPage, type SessionPage, type SessionPatchResult, type SessionPutResult,
+  type SessionRecord, type SessionStore, type SessionWrite, type SubjectLimit
 } from './session-store.js'
 
 interface StoredSession {
@@ -24,14 +26,23 @@ interface StoredSession {
 export class MemorySessionStore implements SessionStore {
   /** Each subject's sessions: their ids by reference. A session leaves it whichever way it leaves the map. */
   readonly #subjects = new Map<string, Map<string, string>>()
+  readonly #events: MemorySessionEvents
+  /** Why the session being removed now ends, when a method of this store ends it; otherwise its time was up. */
+  #ending: Omit<SessionEnd, 'ref' | 'subject'> | undefined
   readonly #sessions = new ExpiringMap<StoredSession>({
     onRemoved: (id, { subject }) => {
       const sessions = subject === undefined ? undefined : this.#subjects.get(subject)
       if (sessions === undefined || this.#sessions.get(id)?.value.subject === subject) return
-      sessions.delete(sessionRefOf(id))
+      const ref = sessionRefOf(id)
+      if (!sessions.delete(ref)) return
       if (sessions.size === 0) this.#subjects.delete(subject!)
+      this.#events.record({ reason: 'expired', ...this.#ending, ref, subject: subject! })
     }
   })
+
+  constructor (events: SessionEventOptions) {
+    this.#events = new MemorySessionEvents(events)
+  }
 
   async get (id: string, { touch }: { touch: boolean }): Promise<SessionRecord | undefined> {
     const found = this.#sessions.get(id)
@@ -77,14 +88,16 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async delete (id: string, preconditions: Preconditions): Promise<DeleteResult> {
-    return conditionalDelete(this.#sessions, id, preconditions)
+    return this.#end('deleted', () => conditionalDelete(this.#sessions, id, preconditions))
   }
 
   async rotate (id: string, newId: string, etag: string): Promise<SessionRecord | undefined> {
     const current = this.#sessions.get(id)?.value
     if (current === undefined) return undefined
-    this.#sessions.delete(id)
-    return this.#save(newId, { ...current, etag }, Date.now())
+    // The new session is indexed first, so that the subject's index is never empty in between.
+    const session = this.#save(newId, { ...current, etag }, Date.now())
+    this.#end('rotated', () => this.#sessions.delete(id), sessionRefOf(newId))
+    return session
   }
 
   async list (subject: string, { limit, cursor }: { limit: number, cursor: string | undefined })
@@ -102,9 +115,13 @@ export class MemorySessionStore implements SessionStore {
     let ended = 0
     for (const { ref, id } of this.#live(subject)) {
       if (id === keep || (named !== undefined && !named.has(ref))) continue
-      if (this.#sessions.delete(id)) ended++
+      if (this.#end('revoked', () => this.#sessions.delete(id))) ended++
     }
     return ended
+  }
+
+  async events (namespace: string, page: { after?: string | undefined, limit: number }): Promise<SessionEventPage> {
+    return this.#events.read(namespace, page)
   }
 
   close (): void {
@@ -135,8 +152,18 @@ export class MemorySessionStore implements SessionStore {
     const excess = live.length - maxSessions + 1
     if (excess <= 0) return 0
     if (policy === 'refuse') return -1
-    for (const { id } of live.sort(newestFirst).slice(-excess)) this.#sessions.delete(id)
+    for (const { id } of live.sort(newestFirst).slice(-excess)) this.#end('capped', () => this.#sessions.delete(id))
     return excess
+  }
+
+  /** Runs `removal`, during which sessions that leave the map end for this reason rather than by expiry. */
+  #end<T> (reason: SessionEndReason, removal: () => T, replacedBy?: string): T {
+    this.#ending = { reason, replacedBy }
+    try {
+      return removal()
+    } finally {
+      this.#ending = undefined
+    }
   }
 
   /** Stores the session with its idle expiry slid from now, capped by the absolute one. */

@@ -31,17 +31,26 @@ declare module 'ioredis' {
       absoluteExpiresAt: string, subject: string, etag: string): Result<[number, string?], Context>
     sessionSummary (key: string, subject: string, createdAt: string): Result<string[] | null, Context>
     sessionEnd (key: string, subject: string, createdAt: string): Result<number, Context>
-    subjectAdmit (index: string, hints: string, ref: string, createdAt: string, absoluteExpiresAt: number,
+    subjectAdmit (index: string, hints: string, ref: string, createdAt: string, expiresBy: number,
       maxSessions: number, policy: string, checked: '0' | '1', expiresAt: number)
     : Result<[number, ...string[]], Context>
     /** The index and its hints, then triples of a reference, a createdAt and an expiresAt ('' for no more). */
-    subjectCheck (index: string, hints: string, ...triples: string[]): Result<number, Context>
+    subjectCheck (index: string, hints: string, ...triples: string[]): Result<string[], Context>
+    subjectDoubts (index: string, hints: string, limit: number): Result<string[], Context>
+    dueNote (due: string, versions: string, subject: string, at: number | string): Result<null, Context>
+    dueClaim (due: string, versions: string, limit: number, leaseMs: number): Result<string[], Context>
+    dueSettle (due: string, versions: string, subject: string, version: string, earliest: string)
+    : Result<null, Context>
+    /** The log, its dropped mark, the most events to keep, then quadruples (see lua/session-events-add.lua). */
+    sessionEventsAdd (log: string, dropped: string, maxEvents: number, ...quadruples: string[]): Result<null, Context>
+    sessionEventsRead (log: string, dropped: string, after: string, limit: number)
+    : Result<[0 | 1, Array<[string, string[]]>], Context>
     subjectTake (index: string, hints: string, keep: string, ...refs: string[]): Result<string[], Context>
     /** The index and its hints, the latest expiry, then pairs of a reference and a createdAt. */
     subjectReturn (index: string, hints: string, expiresBy: number, ...refsAndCreatedAts: string[])
     : Result<number, Context>
     subjectSwap (index: string, hints: string, oldRef: string, createdAt: string, newRef: string,
-      absoluteExpiresAt: string, expiresAt: string): Result<number, Context>
+      expiresBy: number, expiresAt: string): Result<number, Context>
     subjectPage (index: string, limit: number, cursorCreatedAt: string, cursorRef: string): Result<string[], Context>
     rateLimitGrant (key: string, take: number, windowMs: number): Result<[number, number], Context>
   }
@@ -60,7 +69,13 @@ const KEY_COUNTS: Readonly<Record<string, number | undefined>> = {
   subjectCheck: 2,
   subjectTake: 2,
   subjectReturn: 2,
-  subjectSwap: 2
+  subjectSwap: 2,
+  subjectDoubts: 2,
+  dueNote: 2,
+  dueClaim: 2,
+  dueSettle: 2,
+  sessionEventsAdd: 2,
+  sessionEventsRead: 2
 }
 
 /** Each script's source is its file, preceded by the shared preludes it uses. */
@@ -87,6 +102,12 @@ const SCRIPTS = {
   subjectTake: ['clock', 'subject-take'],
   subjectSwap: ['clock', 'subject-swap'],
   subjectPage: ['subject-page'],
+  subjectDoubts: ['clock', 'subject-doubts'],
+  dueNote: ['due-note'],
+  dueClaim: ['clock', 'due-claim'],
+  dueSettle: ['due-settle'],
+  sessionEventsAdd: ['session-events-add'],
+  sessionEventsRead: ['session-events-read'],
   rateLimitGrant: ['rate-limit-grant']
 } as const
 

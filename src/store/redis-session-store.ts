@@ -16,17 +16,24 @@
 //   unless a revocation or the cap took the old entry meanwhile: the new session is then ended, as they would have
 //   ended it; the tombstone goes either way.
 // - A delete forgets its entry; expiry does not (Redis keeps no notes of it here), so a listing, and an admission
-//   that finds the index full, check the sessions named and forget those no more. The index expires with its
-//   longest-lived session, and admissions hold it to the subject's limit: it never holds more than that many.
+//   that finds the index full, check the sessions named and forget those no more; so does a sweep, which finds the
+//   subjects whose sessions may have expired in a sorted set of subjects scored by the earliest instant one may end
+//   (lua/due-*.lua). Admissions hold an index to the subject's limit, the sweep empties it as its sessions end, and
+//   it expires with its longest-lived session at the latest, and the sweep's grace (it is the sweep's only way to
+//   know what ended).
+//
+// Whichever step forgets an entry records the end of its session in the namespace's log of events (see
+// redis-session-events.ts), with the reason that step knows: so each end is told once, but for a replica's death.
 import type { Cluster, Redis } from 'ioredis'
 import type { Preconditions } from './preconditions.js'
 import { callRedis } from './redis-call.js'
 import { defineScripts } from './redis-commands.js'
 import { encodePreconditions } from './redis-preconditions.js'
+import { RedisSessionEvents } from './redis-session-events.js'
 import {
-  SESSION_CURSOR_PATTERN, sessionCursorOf, sessionRefOf, type Revocation, type SessionPage, type SessionPatchResult,
-  type SessionPutResult, type SessionRecord, type SessionStore, type SessionSummary, type SessionWrite,
-  type SubjectLimit
+  SESSION_CURSOR_PATTERN, sessionCursorOf, sessionRefOf, type Revocation, type SessionEndReason,
+  type SessionEventOptions, type SessionEventPage, type SessionPage, type SessionPatchResult, type SessionPutResult,
+  type SessionRecord, type SessionStore, type SessionSummary, type SessionWrite, type SubjectLimit
 } from './session-store.js'
 import type { DeleteResult } from './types.js'
 
@@ -38,18 +45,49 @@ interface Entry {
   createdAt: string
 }
 
+/** What one sweep takes on at most: subjects, and entries of each (the rest of a subject's are due at once). */
+const SWEEP_SUBJECTS = 100
+const SWEEP_ENTRIES = 100
+/** How long a sweep's claim on a subject holds, in sweep intervals: another replica takes it up after. */
+const SWEEP_LEASE_INTERVALS = 10
+
+export interface RedisSessionStoreOptions {
+  /** The longest absolute lifetime a session may have (SESSION_ABSOLUTE_TTL_SECONDS). */
+  absoluteTtlSeconds: number
+  /** The log of ends, and how often the sweep looks for subjects whose sessions may have expired. */
+  events: SessionEventOptions & { sweepIntervalMs: number }
+  /** Told of what went wrong out of any request's sight: a failed sweep, an event that could not be recorded. */
+  warn: (err: unknown, message: string) => void
+}
+
 export class RedisSessionStore implements SessionStore {
   readonly #redis: Redis | Cluster
   readonly #prefix: string
   readonly #subjectPrefix: string
   readonly #absoluteTtlMs: number
+  readonly #events: RedisSessionEvents
+  /** The subjects due for a sweep, and their versions (see lua/due-note.lua), in one slot. */
+  readonly #dueKeys: [due: string, versions: string]
+  readonly #sweepIntervalMs: number
+  readonly #leaseMs: number
+  /** How long past its last session's absolute expiry an index may stay: the time a sweep may take to see it. */
+  readonly #graceMs: number
+  readonly #warn: RedisSessionStoreOptions['warn']
+  #sweepTimer: NodeJS.Timeout | undefined
+  #sweeping: Promise<void> | undefined
+  #closed = false
 
-  /** absoluteTtlSeconds: the longest absolute lifetime a session may have (SESSION_ABSOLUTE_TTL_SECONDS). */
-  constructor (redis: Redis | Cluster, keyPrefix: string, absoluteTtlSeconds: number) {
+  constructor (redis: Redis | Cluster, keyPrefix: string, options: RedisSessionStoreOptions) {
     this.#redis = redis
-    this.#absoluteTtlMs = absoluteTtlSeconds * 1000
+    this.#absoluteTtlMs = options.absoluteTtlSeconds * 1000
     this.#prefix = `${keyPrefix}session:`
     this.#subjectPrefix = `${keyPrefix}subject:`
+    this.#events = new RedisSessionEvents(redis, keyPrefix, options.events)
+    this.#dueKeys = [`${keyPrefix}{session-due}`, `${keyPrefix}{session-due}:versions`]
+    this.#sweepIntervalMs = options.events.sweepIntervalMs
+    this.#leaseMs = SWEEP_LEASE_INTERVALS * this.#sweepIntervalMs
+    this.#graceMs = 2 * this.#leaseMs
+    this.#warn = options.warn
     defineScripts(redis)
   }
 
@@ -85,7 +123,7 @@ export class RedisSessionStore implements SessionStore {
     }
     // The session is stored: whatever happens now, the create succeeded. Sessions the cap took but could not end
     // go back to the index, to be ended by the next create past the cap, or a revocation.
-    const ended = await this.#end(session.subject, taken).catch(async () => {
+    const ended = await this.#endTaken(session.subject, taken, 'capped').catch(async () => {
       await this.#giveBack(session.subject!, taken).catch(() => {})
       return 0
     })
@@ -106,8 +144,9 @@ export class RedisSessionStore implements SessionStore {
     const [status, subject, createdAt] = await callRedis(this.#redis, 'sessionDelete',
       this.#redis.sessionDelete(this.#key(id), ...encodePreconditions(preconditions)))
     if (status === 1 && subject !== '') {
-      // The session is gone: a delete that did not reach the index leaves an entry a listing or a check forgets.
-      await this.#check(subject!, [{ ref: sessionRefOf(id), createdAt: createdAt! }], []).catch(() => {})
+      // The session is gone: a delete that did not reach the index leaves an entry a listing or a sweep forgets
+      // (and tells of as expired).
+      await this.#check(subject!, [{ ref: sessionRefOf(id), createdAt: createdAt! }], [], 'deleted').catch(() => {})
     }
     return DELETE_RESULTS[status]!
   }
@@ -132,7 +171,7 @@ export class RedisSessionStore implements SessionStore {
       throw new Error('the new session id is taken')
     }
     // The tombstone, whose data is gone already: a failure to end it leaves it to expire, unseen by every script.
-    const endOld = async () => { await this.#end(subject, [{ ref: sessionRefOf(id), createdAt }]).catch(() => 0) }
+    const endOld = async () => { await this.#end(subject, [{ ref: sessionRefOf(id), createdAt }]).catch(() => {}) }
     if (restored[0] === -1) {
       if (subject !== '') await endOld()
       return undefined
@@ -140,10 +179,12 @@ export class RedisSessionStore implements SessionStore {
     const session = record(data, etag, subject, [createdAt, updatedAt, absoluteExpiresAt, restored[1]!])
     if (subject === '') return session
     const swapped = await callRedis(this.#redis, 'subjectSwap', this.#redis.subjectSwap(...this.#indexKeys(subject),
-      sessionRefOf(id), createdAt, sessionRefOf(newId), absoluteExpiresAt, restored[1]!))
+      sessionRefOf(id), createdAt, sessionRefOf(newId), Number(absoluteExpiresAt) + this.#graceMs, restored[1]!))
     if (swapped === 0) await this.#end(subject, [{ ref: sessionRefOf(newId), createdAt }])
     await endOld()
-    return swapped === 1 ? session : undefined
+    if (swapped === 0) return undefined
+    await this.#tell(subject, [{ ref: sessionRefOf(id), createdAt }], 'rotated', sessionRefOf(newId))
+    return session
   }
 
   async list (subject: string, { limit, cursor }: { limit: number, cursor: string | undefined })
@@ -166,10 +207,60 @@ export class RedisSessionStore implements SessionStore {
   async revoke (subject: string, { keep, refs }: Revocation): Promise<number> {
     const taken = entriesOf(await callRedis(this.#redis, 'subjectTake', this.#redis.subjectTake(
       ...this.#indexKeys(subject), keep === undefined ? '' : sessionRefOf(keep), ...refs ?? [])))
-    return await this.#end(subject, taken).catch(async (err: unknown) => {
+    return await this.#endTaken(subject, taken, 'revoked').catch(async (err: unknown) => {
       await this.#giveBack(subject, taken).catch(() => {})
       throw err
     })
+  }
+
+  async events (namespace: string, page: { after?: string | undefined, limit: number }): Promise<SessionEventPage> {
+    return await this.#events.read(namespace, page)
+  }
+
+  /**
+   * Sweeps for subjects whose sessions may have expired every interval, or at once while more are due than one sweep
+   * takes on, until closed; `warn` hears of a sweep that failed (the next tries again).
+   */
+  sweepExpired (): void {
+    const next = (delayMs: number) => {
+      if (this.#closed) return
+      this.#sweepTimer = setTimeout(() => {
+        this.#sweeping = this.#sweep().then((more) => { next(more ? 0 : this.#sweepIntervalMs) }, (err: unknown) => {
+          this.#warn(err, 'the sweep for expired sessions failed')
+          next(this.#sweepIntervalMs)
+        })
+      }, delayMs)
+      this.#sweepTimer.unref()
+    }
+    next(0)
+  }
+
+  /** Stops the sweep, once the one under way is done. */
+  async close (): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#sweepTimer)
+    await this.#sweeping
+  }
+
+  /**
+   * One sweep: claims subjects due (lua/due-claim.lua), checks the sessions of each whose hints have passed, forgets
+   * and tells of those that expired, and settles each subject (lua/due-settle.lua). Resolves to whether it took on
+   * as many subjects as it may, so that more may be due.
+   */
+  async #sweep (): Promise<boolean> {
+    const claimed = await callRedis(this.#redis, 'dueClaim',
+      this.#redis.dueClaim(...this.#dueKeys, SWEEP_SUBJECTS, this.#leaseMs))
+    const subjects = pairsOf(claimed)
+    await Promise.all(subjects.map(async ([subject, version]) => {
+      const [earliest, ...flat] = await callRedis(this.#redis, 'subjectDoubts',
+        this.#redis.subjectDoubts(...this.#indexKeys(subject), SWEEP_ENTRIES))
+      const doubts = entriesOf(flat)
+      const left = doubts.length === 0
+        ? earliest!
+        : await this.#check(subject, doubts, await this.#summaries(subject, doubts))
+      await callRedis(this.#redis, 'dueSettle', this.#redis.dueSettle(...this.#dueKeys, subject, version, left))
+    }))
+    return subjects.length === SWEEP_SUBJECTS
   }
 
   /**
@@ -179,7 +270,8 @@ export class RedisSessionStore implements SessionStore {
   async #admit (subject: string, entry: Entry, { absoluteExpiresAt, expiresAt }: SessionRecord,
     { maxSessions, policy }: SubjectLimit): Promise<Entry[] | undefined> {
     const admit = async (checked: '0' | '1') => await callRedis(this.#redis, 'subjectAdmit', this.#redis.subjectAdmit(
-      ...this.#indexKeys(subject), entry.ref, entry.createdAt, absoluteExpiresAt, maxSessions, policy, checked,
+      ...this.#indexKeys(subject), entry.ref, entry.createdAt, absoluteExpiresAt + this.#graceMs, maxSessions, policy,
+      checked,
       expiresAt))
     let [status, ...rest] = await admit('0')
     if (status === 0) {
@@ -187,7 +279,14 @@ export class RedisSessionStore implements SessionStore {
       await this.#check(subject, doubtful, await this.#summaries(subject, doubtful))
       ;[status, ...rest] = await admit('1')
     }
-    return status === 1 ? entriesOf(rest) : undefined
+    if (status === -1) return undefined
+    if (status === 2) await this.#noteDue(subject, expiresAt)
+    return entriesOf(rest)
+  }
+
+  /** Tells the sweep that a subject's sessions may end as soon as `at` (lua/due-note.lua). */
+  async #noteDue (subject: string, at: number): Promise<void> {
+    await callRedis(this.#redis, 'dueNote', this.#redis.dueNote(...this.#dueKeys, subject, at))
   }
 
   /** What a listing shows of the sessions that entries name; undefined for those no more. */
@@ -201,33 +300,62 @@ export class RedisSessionStore implements SessionStore {
     }))
   }
 
-  /** Gives back entries taken from a subject's index whose sessions could not be ended (lua/subject-return.lua). */
+  /**
+   * Gives back entries taken from a subject's index whose sessions could not be ended (lua/subject-return.lua),
+   * doubtful at once, for the sweep to look at.
+   */
   async #giveBack (subject: string, entries: readonly Entry[]): Promise<void> {
     if (entries.length === 0) return
     await callRedis(this.#redis, 'subjectReturn', this.#redis.subjectReturn(...this.#indexKeys(subject),
-      Math.max(...entries.map(({ createdAt }) => Number(createdAt))) + this.#absoluteTtlMs,
+      Math.max(...entries.map(({ createdAt }) => Number(createdAt))) + this.#absoluteTtlMs + this.#graceMs,
       ...entries.flatMap(({ ref, createdAt }) => [ref, createdAt])))
+    await this.#noteDue(subject, 0)
   }
 
   /**
    * Tells a subject's index what was found of the sessions its entries name (see lua/subject-check.lua): those with
-   * no summary are no more.
+   * no summary are no more, and their ends are told, for this reason. Resolves to the earliest liveness hint left
+   * in the index ('' when it is empty).
    */
-  async #check (subject: string, entries: readonly Entry[], found: ReadonlyArray<SessionSummary | undefined>)
-    : Promise<void> {
-    if (entries.length === 0) return
-    await callRedis(this.#redis, 'subjectCheck', this.#redis.subjectCheck(...this.#indexKeys(subject),
+  async #check (subject: string, entries: readonly Entry[], found: ReadonlyArray<SessionSummary | undefined>,
+    reason: SessionEndReason = 'expired'): Promise<string> {
+    const [earliest, ...forgotten] = await callRedis(this.#redis, 'subjectCheck', this.#redis.subjectCheck(
+      ...this.#indexKeys(subject),
       ...entries.flatMap(({ ref, createdAt }, i) => [ref, createdAt, found[i]?.expiresAt.toString() ?? ''])))
+    await this.#tell(subject, forgotten.map((ref) => ({ ref, createdAt: '' })), reason)
+    return earliest!
+  }
+
+  /**
+   * Ends the sessions that entries taken from a subject's index name, and tells of their ends: for this reason, or
+   * as expired for those already gone. Resolves to how many it ended.
+   */
+  async #endTaken (subject: string, entries: readonly Entry[], reason: 'capped' | 'revoked'): Promise<number> {
+    const ended = await this.#end(subject, entries)
+    await Promise.all([
+      this.#tell(subject, entries.filter((_, i) => ended[i] === 1), reason),
+      this.#tell(subject, entries.filter((_, i) => ended[i] === 0), 'expired')
+    ])
+    return ended.reduce((sum: number, one) => sum + one, 0)
   }
 
   /**
    * Ends the sessions that entries taken from a subject's index name, each if it is still that session; sent in one
-   * tick, which auto-pipelining makes one round trip per node. Resolves to how many it ended.
+   * tick, which auto-pipelining makes one round trip per node. Resolves to 1 for each it ended, 0 for each gone.
    */
-  async #end (subject: string, entries: readonly Entry[]): Promise<number> {
-    const ended = await Promise.all(entries.map(async ({ ref, createdAt }) =>
+  async #end (subject: string, entries: readonly Entry[]): Promise<number[]> {
+    return await Promise.all(entries.map(async ({ ref, createdAt }) =>
       await callRedis(this.#redis, 'sessionEnd', this.#redis.sessionEnd(this.#prefix + ref, subject, createdAt))))
-    return ended.reduce((sum: number, one) => sum + one, 0)
+  }
+
+  /**
+   * Records the ends of the sessions entries named. An end that cannot be recorded is lost, and said so in the
+   * logs: the session ended all the same, and the request that ended it says so.
+   */
+  async #tell (subject: string, entries: readonly Entry[], reason: SessionEndReason, replacedBy?: string)
+    : Promise<void> {
+    await this.#events.record(entries.map(({ ref }) => ({ reason, ref, subject, replacedBy })))
+      .catch((err: unknown) => { this.#warn(err, 'session ends could not be recorded as events') })
   }
 
   #key (id: string): string {
@@ -244,11 +372,16 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
-/** The scripts return an index's entries flat: reference, createdAt, reference, createdAt… */
+/** The scripts return pairs flat: a, b, a, b… */
+function pairsOf (flat: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = []
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!])
+  return pairs
+}
+
+/** An index's entries, as the scripts return them: reference, createdAt, reference, createdAt… */
 function entriesOf (flat: readonly string[]): Entry[] {
-  const entries: Entry[] = []
-  for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ ref: flat[i]!, createdAt: flat[i + 1]! })
-  return entries
+  return pairsOf(flat).map(([ref, createdAt]) => ({ ref, createdAt }))
 }
 
 /** The scripts return timestamps as decimal strings, in this order: created, updated, absolute, expires. */

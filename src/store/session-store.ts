@@ -92,6 +92,55 @@ export interface SessionStore {
   list (subject: string, page: { limit: number, cursor: string | undefined }): Promise<SessionPage>
   /** Ends a subject's sessions (all, all but one, or those named) and resolves to how many it ended. */
   revoke (subject: string, revocation: Revocation): Promise<number>
+  /**
+   * The events of a namespace's subjects' sessions that ended, oldest first, `limit` at most, after `after` (a page's
+   * cursor) or from the oldest kept.
+   */
+  events (namespace: string, page: { after?: string | undefined, limit: number }): Promise<SessionEventPage>
+}
+
+/** Why a session of a subject ended, as its event tells. */
+export const SESSION_END_REASONS = ['expired', 'deleted', 'revoked', 'capped', 'rotated'] as const
+export type SessionEndReason = typeof SESSION_END_REASONS[number]
+
+/** A session of a subject that ended: never its id, but its reference, as listings show it. */
+export interface SessionEnd {
+  reason: SessionEndReason
+  ref: string
+  /** The store's name of its subject. */
+  subject: string
+  /** For a rotation: the reference of the session that took its place. */
+  replacedBy?: string | undefined
+}
+
+export interface SessionEvent extends SessionEnd {
+  /** The event's place in its namespace's log: "<milliseconds>-<sequence>", as a Redis stream numbers its entries. */
+  id: string
+  /** When it was recorded, in milliseconds since the epoch. */
+  at: number
+}
+
+export interface SessionEventPage {
+  events: SessionEvent[]
+  /** Where the next page starts: the last event's id, or the cursor given when there is none newer. */
+  cursor: string
+  /** Whether events after the cursor given were dropped (the log keeps the newest only) before this read. */
+  missed: boolean
+}
+
+/** The bound on each namespace's log of events, and how a subject's store name tells the namespace it lives in. */
+export interface SessionEventOptions {
+  maxEvents: number
+  namespaceOf: (subject: string) => string
+}
+
+export const SESSION_EVENT_CURSOR_PATTERN = /^(\d{1,15})-(\d{1,15})$/
+
+/** Whether event id `a` comes before `b` in their log. */
+export function isEventBefore (a: string, b: string): boolean {
+  const [, aMs, aSeq] = SESSION_EVENT_CURSOR_PATTERN.exec(a)!
+  const [, bMs, bSeq] = SESSION_EVENT_CURSOR_PATTERN.exec(b)!
+  return Number(aMs) < Number(bMs) || (Number(aMs) === Number(bMs) && Number(aSeq) < Number(bSeq))
 }
 
 /**

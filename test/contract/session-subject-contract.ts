@@ -2,6 +2,7 @@
 // everywhere"), caps, id rotation, and an index that never outlives its sessions, raced against revocations. Run by
 // session-subject-stores.test.ts against the memory store, one redis-server and a cluster of three, where a
 // subject's index and its sessions hash to different slots.
+import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
@@ -62,6 +63,52 @@ async function listAll (app: FastifyInstance, subject: string, limit = 100, head
 }
 
 const alive = async (app: FastifyInstance, id: string) => (await read(app, id)).statusCode === 200
+
+/** A session's reference, as listings and events show it (the SHA-256 of its id, without caller isolation). */
+const refOf = (id: string) => createHash('sha256').update(id).digest('base64url')
+
+interface EventsRead {
+  events: Array<Record<string, string>>
+  next: string
+  missed: boolean
+}
+
+/** Every event after a cursor, following the pages; `missed` if any page said so. */
+async function eventsAfter (app: FastifyInstance, after?: string, { limit = 100, headers = {} as Headers } = {})
+  : Promise<EventsRead> {
+  const read: EventsRead = { events: [], next: after ?? '', missed: false }
+  for (;;) {
+    const query = `limit=${limit}` + (read.next === '' ? '' : `&after=${read.next}`)
+    const res = await app.inject({ method: 'GET', url: `/sessions/events?${query}`, headers })
+    if (res.statusCode !== 200) throw new Error(`events answered ${res.statusCode}: ${res.body}`)
+    const page = res.json()
+    read.events.push(...page.events)
+    read.missed ||= page.missed
+    read.next = page.next
+    if (page.events.length < limit) return read
+  }
+}
+
+/** Reads events until `done` says they are all there, or a few seconds have passed. */
+async function eventsUntil (app: FastifyInstance, done: (events: EventsRead['events']) => boolean)
+  : Promise<EventsRead['events']> {
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const { events } = await eventsAfter(app)
+    if (done(events) || Date.now() > deadline) return events
+    await sleep(50)
+  }
+}
+
+/** How many events each reference has. */
+const toldOf = (events: EventsRead['events']) => {
+  const counts = new Map<string, number>()
+  for (const { ref } of events) counts.set(ref!, (counts.get(ref!) ?? 0) + 1)
+  return counts
+}
+
+/** Sweeps often, so that an expiry is told within a test's patience. */
+const SWEEPING = { SESSION_EXPIRY_SWEEP_INTERVAL_MS: '100' }
 
 export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, indexRecords }: Options): void {
   t.test('a session names its subject, which no patch and no replace changes', async (t) => {
@@ -284,7 +331,7 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
   })
 
   t.test('the index never outlives its sessions: after their lifetimes nothing of it remains', async (t) => {
-    const app = await makeApp(t)
+    const app = await makeApp(t, SWEEPING)
     for (let i = 0; i < 20; i++) {
       await create(app, { subject: `user-${i % 4}`, data: {}, idleTtlSeconds: 1, absoluteTtlSeconds: 2 })
     }
@@ -293,12 +340,88 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
     t.ok(await indexRecords(app) > 0)
     await sleep(3100)
     t.equal(await indexRecords(app), 0, 'nothing left, though nobody read or listed them')
+    const events = await eventsUntil(app, (events) => events.length === 21)
+    t.same(events.map(({ reason }) => reason).sort(), ['deleted', ...Array(20).fill('expired')],
+      'and each end was told, once')
+  })
+
+  t.test('the end of each session of a subject is told once, with how it ended', async (t) => {
+    const app = await makeApp(t, { ...SWEEPING, SESSION_SUBJECT_CAP: '10', SESSION_SUBJECT_CAP_POLICY: 'end-oldest' })
+    const empty = await eventsAfter(app)
+    t.same(empty, { events: [], next: '0-0', missed: false }, 'none yet')
+    t.equal((await create(app, { data: {} })).statusCode, 201)
+    const [capped, deleted, rotated, revoked, kept] = await sessionsOf(app, 'ada', 5)
+    const expiring = (await create(app, { subject: 'ada', data: {}, idleTtlSeconds: 1 })).json().id
+    t.equal((await app.inject({ method: 'DELETE', url: `/sessions/${deleted}` })).statusCode, 204)
+    const rotation = (await rotate(app, rotated!)).json()
+    t.same((await revoke(app, { subject: 'ada', refs: [refOf(revoked!)] })).json(), { ended: 1 })
+    t.equal((await create(app, { subject: 'ada', data: {}, maxSessions: 4 })).statusCode, 201)
+    t.notOk(await alive(app, capped!), 'the cap ended the oldest')
+
+    const events = await eventsUntil(app, (events) => events.length >= 5)
+    const told = new Map(events.map((event) => [event.ref, event]))
+    t.equal(events.length, 5, 'one event each: none for the session without a subject, nor the new ones')
+    t.match(told.get(refOf(deleted!)), { reason: 'deleted', subject: 'ada', at: /^\d{4}-\d\d-\d\dT/ })
+    t.match(told.get(refOf(rotated!)), { reason: 'rotated', replacedBy: refOf(rotation.id) })
+    t.match(told.get(refOf(revoked!)), { reason: 'revoked' })
+    t.match(told.get(refOf(capped!)), { reason: 'capped' })
+    t.match(told.get(refOf(expiring)), { reason: 'expired', subject: 'ada' }, 'nobody read it: the sweep told')
+    t.notOk(told.has(refOf(kept!)))
+    t.same(events.map(({ reason }) => reason), ['deleted', 'rotated', 'revoked', 'capped', 'expired'],
+      'oldest first')
+    t.same(events.filter(({ reason }) => reason !== 'rotated').map((event) => 'replacedBy' in event), [
+      false, false, false, false])
+    const ids = events.map(({ id }) => id)
+    t.same((await eventsAfter(app, ids[2])).events.map(({ id }) => id), ids.slice(3), 'a cursor goes on after it')
+    t.same(await eventsAfter(app, ids[4]), { events: [], next: ids[4], missed: false }, 'and waits at the end')
+  })
+
+  t.test('the log keeps the newest events, and a reader whose cursor is older learns it missed some', async (t) => {
+    const app = await makeApp(t, { SESSION_EVENTS_MAX: '5' })
+    const ids = await sessionsOf(app, 'ada', 8)
+    const end = async (id: string) => await app.inject({ method: 'DELETE', url: `/sessions/${id}` })
+    for (const id of ids.slice(0, 3)) await end(id)
+    const early = await eventsAfter(app)
+    t.equal(early.events.length, 3)
+    for (const id of ids.slice(3)) await end(id)
+    const all = await eventsAfter(app)
+    t.same(all.events.map(({ ref }) => ref), ids.slice(3).map(refOf), 'the newest five, oldest first')
+    t.notOk(all.missed, 'a reader from the start misses nothing it could have read')
+    t.same(await eventsAfter(app, early.next), { ...all, missed: false }, 'a reader at the last dropped one neither')
+    t.ok((await eventsAfter(app, early.events[1]!.id)).missed, 'one before it missed one')
+    t.ok((await eventsAfter(app, '0-0')).missed)
+    const paged = await eventsAfter(app, undefined, { limit: 2 })
+    t.same(paged.events, all.events, 'pages of two join up')
+    for (const after of ['1', '1-', 'x-0', '1-0-0', '1234567890123456-0']) {
+      const res = await app.inject({ method: 'GET', url: `/sessions/events?after=${after}` })
+      t.equal(res.statusCode, 400, `after=${after} is refused`)
+      t.match(res.headers['content-type'], PROBLEM)
+    }
+  })
+
+  t.test('a caller reads the ends of its own sessions only', async (t) => {
+    const app = await makeApp(t, ISOLATED_SESSION_CALLERS_ENV)
+    const a = bearer(WRITER_A)
+    const b = bearer(WRITER_B)
+    const mine = (await create(app, { subject: 'ada', data: {} }, a)).json()
+    await create(app, { subject: 'ada', data: {} }, b)
+    t.same((await revoke(app, { subject: 'ada' }, b)).json(), { ended: 1 })
+    await app.inject({ method: 'DELETE', url: `/sessions/${mine.id}`, headers: a })
+    const seenByB = await eventsAfter(app, undefined, { headers: b })
+    t.match(seenByB.events, [{ reason: 'revoked', subject: 'ada' }])
+    t.equal(seenByB.events.length, 1, 'b hears of its own session only')
+    const seenByA = await eventsAfter(app, undefined, { headers: a })
+    t.match(seenByA.events, [{ reason: 'deleted', subject: 'ada' }])
+    t.equal(seenByA.events.length, 1)
+    t.equal((await app.inject({ method: 'GET', url: '/sessions/events' })).statusCode, 401)
   })
 
   t.test('races: a revocation amid creates, patches and rotations ends every session before it and every rotation ' +
-    'of one, keeps those created during it indexed, and leaves the index exact', async (t) => {
+    'of one, keeps those created during it indexed, leaves the index exact, and tells each end once', async (t) => {
     const app = await makeApp(t, { KEY_PREFIX: 'race:' })
     const replica = shared ? await makeApp(t, { KEY_PREFIX: 'race:' }) : app
+    /** Every session a request was given, which all end by the last revocation of its round. */
+    const given: string[] = []
     const figures = { before: 0, rotated: 0, refused: 0, created: 0, kept: 0 }
     for (let round = 0; round < 12; round++) {
       const subject = `racer-${round}`
@@ -342,6 +465,7 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
       t.equal((await listAll(app, subject)).length, live.size, 'the listing names every live session, and no other')
       t.same((await revoke(app, { subject })).json(), { ended: live.size }, 'a later revocation ends all that is left')
       for (const id of live) t.notOk(await alive(app, id))
+      given.push(...ids, ...rotated, ...created.keys())
       Object.assign(figures, {
         before: figures.before + ids.length,
         rotated: figures.rotated + rotated.length,
@@ -349,6 +473,9 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
         kept: figures.kept + live.size
       })
     }
+    const told = toldOf((await eventsAfter(app)).events)
+    t.same(given.filter((id) => told.get(refOf(id)) !== 1), [], 'the end of every session given is told, once')
+    t.equal(told.size, given.length, 'and of no other')
     t.comment(`races: ${figures.before} sessions live when a revocation began and ${figures.rotated} rotations of ` +
       `them (${figures.refused} refused), all ended; ${figures.created} created during one, ${figures.kept} of ` +
       'them kept, all indexed')

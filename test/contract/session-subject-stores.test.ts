@@ -12,7 +12,7 @@ for (const store of STORES) {
       shared,
       indexRecords: store === 'memory'
         ? async (app) => (app.sessionStore as MemorySessionStore).subjectEntryCount
-        : async (app) => await countKeys(app, 'subject:')
+        : async (app) => await countKeys(app, 'subject:') + await countKeys(app, '{session-due}')
     })
   })
 }

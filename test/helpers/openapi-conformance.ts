@@ -24,11 +24,12 @@ const ajv = new Ajv2020({ strict: false, allErrors: true })
 addFormats.default(ajv)
 ajv.addSchema({ $id: 'openapi.yaml', components: document.components })
 
+// Concrete paths first, as OpenAPI matches them (and Fastify routes them): /sessions/events before /sessions/{id}.
 const routes = Object.entries(document.paths).map(([template, item]) => ({
   template,
   pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
   item
-}))
+})).sort((a, b) => Number(a.template.includes('{')) - Number(b.template.includes('{')))
 
 export interface ObservedResponse {
   method: string

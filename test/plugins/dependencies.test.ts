@@ -29,7 +29,8 @@ t.test('the Redis store needs the Redis plugin before it', async (t) => {
     waiting: { maxWaiters: 1, maxPerCaller: 1 },
     near: { maxBytes: 0, maxStaleIfErrorSeconds: 0 },
     commandTimeoutMs: 1000,
-    sessionAbsoluteTtlSeconds: 86_400
+    sessionAbsoluteTtlSeconds: 86_400,
+    sessionEvents: { maxEvents: 1, sweepIntervalMs: 1000, namespaceOf: () => '' }
   })
   await t.rejects(ready(app), /dependency 'redis' of plugin 'store' is not registered/)
 })

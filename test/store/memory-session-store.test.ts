@@ -4,7 +4,7 @@ import t from 'tap'
 import { MemorySessionStore } from '../../src/store/memory-session-store.js'
 
 t.test('a read without touch reports the expiry the last slide stored, however the clock moves', async (t) => {
-  const store = new MemorySessionStore()
+  const store = new MemorySessionStore({ maxEvents: 1, namespaceOf: () => '' })
   t.teardown(() => store.close())
   const realNow = Date.now
   let now = realNow()

@@ -4,15 +4,16 @@
 -- expiry now, so that a full index does not have them checked again until then.
 -- KEYS[1]  the subject's index   KEYS[2]  its liveness hints (see subject-admit.lua)
 -- ARGV     triples of a reference, the createdAt it named, and its session's expiresAt ('' for no more)
--- Returns how many entries it forgot.
+-- Returns {the earliest liveness hint left ('' for an empty index), each reference it forgot, …}.
 
-local forgotten = 0
+local forgotten = {}
 for i = 1, #ARGV, 3 do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if score and tonumber(score) == tonumber(ARGV[i + 1]) then
     if ARGV[i + 2] == '' then
-      forgotten = forgotten + redis.call('ZREM', KEYS[1], ARGV[i])
+      redis.call('ZREM', KEYS[1], ARGV[i])
       redis.call('ZREM', KEYS[2], ARGV[i])
+      table.insert(forgotten, ARGV[i])
     else
       redis.call('ZADD', KEYS[2], 'XX', ARGV[i + 2], ARGV[i])
     end
@@ -20,4 +21,5 @@ for i = 1, #ARGV, 3 do
     redis.call('ZREM', KEYS[2], ARGV[i])
   end
 end
+table.insert(forgotten, 1, redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2] or '')
 return forgotten

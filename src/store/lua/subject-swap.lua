@@ -3,7 +3,8 @@
 -- is theirs to end as well.
 -- KEYS[1]  the subject's index   KEYS[2]  its liveness hints (see subject-admit.lua)
 -- ARGV[1]  the old reference   ARGV[2]  the createdAt (the old session's and the new one's)
--- ARGV[3]  the new reference   ARGV[4]  the absoluteExpiresAt   ARGV[5]  the new session's expiresAt
+-- ARGV[3]  the new reference   ARGV[4]  when the index may expire (as subject-admit.lua's ARGV[3])
+-- ARGV[5]  the new session's expiresAt
 -- Returns 1 when swapped, 0 when the old entry is gone.
 
 local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
