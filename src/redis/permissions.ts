@@ -26,10 +26,11 @@ const PROBES: Probe[] = [
     run: async (client) => await client.time()
   },
   {
-    what: 'hashes under KEY_PREFIX (~<prefix>*): HSET HMGET HGET HEXISTS HSTRLEN HDEL EXISTS PEXPIRE PTTL DEL',
+    what: 'hashes under KEY_PREFIX (~<prefix>*): HSET HMGET HGET HEXISTS HSTRLEN HINCRBY HDEL EXISTS PEXPIRE PTTL DEL',
     run: async (client, prefix) => {
       const key = `${prefix}permission-probe`
       await client.hset(key, 'p', '1')
+      await client.hincrby(key, 'p', 1)
       await client.hmget(key, 'p')
       await client.hget(key, 'p')
       await client.hexists(key, 'p')
@@ -54,6 +55,19 @@ const PROBES: Probe[] = [
       await client.pexpireat(key, Date.now() + 10_000)
       await client.zrem(key, 'p')
       await client.zpopmin(key, 1)
+    }
+  },
+  {
+    what: 'streams under KEY_PREFIX (the log of session ends): XADD XLEN XRANGE XTRIM SET GET',
+    run: async (client, prefix) => {
+      const key = `${prefix}session-events:permission-probe`
+      await client.xadd(key, '*', 'p', '1')
+      await client.xlen(key)
+      await client.xrange(key, '-', '+', 'COUNT', 1)
+      await client.xtrim(key, 'MAXLEN', 0)
+      await client.set(`${key}:dropped`, '0-1', 'PX', 10_000)
+      await client.get(`${key}:dropped`)
+      await client.del(key, `${key}:dropped`)
     }
   },
   {

@@ -245,13 +245,13 @@ export class RedisSessionStore implements SessionStore {
   /**
    * One sweep: claims subjects due (lua/due-claim.lua), checks the sessions of each whose hints have passed, forgets
    * and tells of those that expired, and settles each subject (lua/due-settle.lua). Resolves to whether it took on
-   * as many subjects as it may, so that more may be due.
+   * as many subjects, or entries of one, as it may: then more may be due at once.
    */
   async #sweep (): Promise<boolean> {
     const claimed = await callRedis(this.#redis, 'dueClaim',
       this.#redis.dueClaim(...this.#dueKeys, SWEEP_SUBJECTS, this.#leaseMs))
     const subjects = pairsOf(claimed)
-    await Promise.all(subjects.map(async ([subject, version]) => {
+    const full = await Promise.all(subjects.map(async ([subject, version]) => {
       const [earliest, ...flat] = await callRedis(this.#redis, 'subjectDoubts',
         this.#redis.subjectDoubts(...this.#indexKeys(subject), SWEEP_ENTRIES))
       const doubts = entriesOf(flat)
@@ -259,8 +259,9 @@ export class RedisSessionStore implements SessionStore {
         ? earliest!
         : await this.#check(subject, doubts, await this.#summaries(subject, doubts))
       await callRedis(this.#redis, 'dueSettle', this.#redis.dueSettle(...this.#dueKeys, subject, version, left))
+      return doubts.length === SWEEP_ENTRIES
     }))
-    return subjects.length === SWEEP_SUBJECTS
+    return subjects.length === SWEEP_SUBJECTS || full.includes(true)
   }
 
   /**

@@ -376,6 +376,28 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
     t.same(await eventsAfter(app, ids[4]), { events: [], next: ids[4], missed: false }, 'and waits at the end')
   })
 
+  t.test('races: sessions that expire while others of their subject are created, on two replicas sweeping, are ' +
+    'each told once, and the index empties', async (t) => {
+    const app = await makeApp(t, { ...SWEEPING, KEY_PREFIX: 'expiries:' })
+    const replica = shared ? await makeApp(t, { ...SWEEPING, KEY_PREFIX: 'expiries:' }) : app
+    const given: string[] = []
+    for (let tick = 0; tick < 40; tick++) {
+      const made = await Promise.all(Array.from({ length: 5 }, async (_, i) => {
+        const subject = `user-${(tick + i) % 7}`
+        const res = await create(i % 2 === 0 ? app : replica, { subject, data: {}, idleTtlSeconds: 1 })
+        return res.json().id as string
+      }))
+      given.push(...made)
+      await sleep(50)
+    }
+    const events = await eventsUntil(app, (events) => events.length >= given.length)
+    const told = toldOf(events)
+    t.same(given.filter((id) => told.get(refOf(id)) !== 1), [], 'every session is told of, once')
+    t.equal(events.length, given.length, 'and no other')
+    t.ok(events.every(({ reason }) => reason === 'expired'))
+    t.equal(await indexRecords(app), 0, 'nothing of the index is left')
+  })
+
   t.test('the log keeps the newest events, and a reader whose cursor is older learns it missed some', async (t) => {
     const app = await makeApp(t, { SESSION_EVENTS_MAX: '5' })
     const ids = await sessionsOf(app, 'ada', 8)
@@ -458,8 +480,9 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
       for (const id of rotated) t.notOk(await alive(app, id), 'and so is a rotation of one, however they interleave')
       const live = new Set<string>()
       for (const [id, at] of created) {
-        if (await alive(app, id)) live.add(id)
-        else t.ok(at > revokeStarted, 'a create that returned before the revocation began is ended')
+        if (!await alive(app, id)) continue
+        live.add(id)
+        t.ok(at > revokeStarted, 'a create that returned before the revocation began is ended')
       }
       // Creates during it may keep theirs; the listing, and a second revocation, must find exactly those.
       t.equal((await listAll(app, subject)).length, live.size, 'the listing names every live session, and no other')

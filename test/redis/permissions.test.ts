@@ -28,7 +28,10 @@ t.test('startup refuses a user without the lease channel, or without its keys, n
     // A soft invalidation by tag walks the tag with ZSCAN, which no other request uses.
     ['no ZSCAN', ['~*', '&*', '+@all', '-zscan'], /sorted sets under KEY_PREFIX \(tags[^)]*\): [^\n]*ZSCAN/],
     // A create past a subject's cap ends the oldest sessions with ZPOPMIN, which nothing else uses.
-    ['no ZPOPMIN', ['~*', '&*', '+@all', '-zpopmin'], /sorted sets under KEY_PREFIX \(tags[^)]*\): [^\n]*ZPOPMIN/]
+    ['no ZPOPMIN', ['~*', '&*', '+@all', '-zpopmin'], /sorted sets under KEY_PREFIX \(tags[^)]*\): [^\n]*ZPOPMIN/],
+    // The log of session ends is the only stream, and the sweep's versions the only HINCRBY.
+    ['no streams', ['~*', '&*', '+@all', '-@stream'], /streams under KEY_PREFIX \(the log of session ends\): XADD/],
+    ['no HINCRBY', ['~*', '&*', '+@all', '-hincrby'], /hashes under KEY_PREFIX[^\n]*HINCRBY/]
   ]
   for (const [label, rules, named] of cases) {
     const url = await userUrl(redis, 'svc', ...rules)

@@ -1,7 +1,8 @@
 // Sessions per user at the scale a hostile caller would use: a subject at SESSION_SUBJECT_MAX_SESSIONS (5000, the
 // most it may be set to), hammered with creates; 5000 sessions that expired unread, all checked by the one create
-// that finds the subject full; and revoking 5000 at once. On one Redis and on a cluster, where the 5000 sessions
-// spread over every node.
+// that finds the subject full; revoking 5000 at once; and 5000 expiries, of one subject and of hundreds, that two
+// replicas' sweeps must each tell once. On one Redis and on a cluster, where the 5000 sessions spread over every
+// node.
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -64,6 +65,43 @@ for (const store of ['redis', 'cluster'] as const) {
       t.same(revoked.json(), { ended: MAX })
       t.equal(await countKeys(app, 'session:'), 1, 'the one live session of "faded" is all that is left')
       t.equal(await listed(app, 'held'), 0)
+    })
+
+    t.test('5000 expiries, 1000 of one subject and 4000 of 400 others, unread: two replicas\' sweeps tell each ' +
+      'once, and leave nothing of the indexes', async (t) => {
+      const env = {
+        KEY_PREFIX: 'swept:',
+        SESSION_EXPIRY_SWEEP_INTERVAL_MS: '100',
+        SESSION_EVENTS_MAX: String(MAX),
+        SESSION_LIST_MAX_LIMIT: '1000',
+        SESSION_SUBJECT_MAX_SESSIONS: String(MAX)
+      }
+      const [one, other] = [await makeApp(t, env), await makeApp(t, env)]
+      const body = { data: {}, idleTtlSeconds: 1 }
+      t.same(await fill(one, { ...body, subject: 'many' }, 1000), { 201: 1000 })
+      for (let i = 0; i < 400; i += 10) {
+        await Promise.all(Array.from({ length: 10 }, async (_, j) =>
+          await fill(j % 2 === 0 ? one : other, { ...body, subject: `user-${i + j}` }, 10)))
+      }
+      const started = performance.now()
+      const refs = new Map<string, number>()
+      let after = ''
+      while (refs.size < MAX && performance.now() - started < 30_000) {
+        const page = (await other.inject({ method: 'GET', url: `/sessions/events?limit=1000${after}` })).json()
+        for (const { ref, reason } of page.events) refs.set(`${reason} ${ref}`, (refs.get(`${reason} ${ref}`) ?? 0) + 1)
+        after = `&after=${page.next}`
+        if (page.events.length === 0) await sleep(100)
+      }
+      await sleep(500)
+      const later = (await other.inject({ method: 'GET', url: `/sessions/events?limit=1000${after}` })).json()
+      t.same(later.events, [], 'and nothing more comes after')
+      const told = [...refs.values()]
+      t.equal(told.length, MAX, 'every expiry is told')
+      t.ok([...refs.keys()].every((key) => key.startsWith('expired ')), 'as an expiry')
+      t.ok(told.every((count) => count === 1), 'once')
+      t.equal(await countKeys(one, 'subject:'), 0, 'no index is left')
+      t.equal(await countKeys(one, '{session-due}'), 0, 'nor any subject due')
+      t.comment(`5000 expiries told within ${Math.round(performance.now() - started)} ms of the last create`)
     })
   })
 }
