@@ -34,7 +34,8 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
       absoluteTtlSeconds: 86_400,
       maxBytes: 65_536,
       subjects: { maxSessions: 1000, cap: 0, capPolicy: 'refuse' },
-      listMaxLimit: 100
+      listMaxLimit: 100,
+      events: { maxEvents: 10_000, sweepIntervalMs: 5000 }
     },
     shutdownGraceMs: 10_000,
     http: {
@@ -235,3 +236,12 @@ t.test('a subject\'s cap: off by default, within the bound on all sessions of a 
   t.throws(() => load({ SESSION_SUBJECT_CAP_POLICY: 'evict' }), /SESSION_SUBJECT_CAP_POLICY/)
   t.throws(() => load({ SESSION_LIST_MAX_LIMIT: '0' }), /SESSION_LIST_MAX_LIMIT/)
 })
+
+t.test('the log of session ends: bounded, and swept for expiries often, but not so often that Redis feels it',
+  async (t) => {
+    t.same(load({ SESSION_EVENTS_MAX: '50', SESSION_EXPIRY_SWEEP_INTERVAL_MS: '250' }).sessions.events,
+      { maxEvents: 50, sweepIntervalMs: 250 })
+    t.throws(() => load({ SESSION_EVENTS_MAX: '0' }), /SESSION_EVENTS_MAX/)
+    t.throws(() => load({ SESSION_EVENTS_MAX: '1000001' }), /SESSION_EVENTS_MAX/)
+    t.throws(() => load({ SESSION_EXPIRY_SWEEP_INTERVAL_MS: '49' }), /SESSION_EXPIRY_SWEEP_INTERVAL_MS/)
+  })

@@ -18,9 +18,11 @@
 // - A delete forgets its entry; expiry does not (Redis keeps no notes of it here), so a listing, and an admission
 //   that finds the index full, check the sessions named and forget those no more; so does a sweep, which finds the
 //   subjects whose sessions may have expired in a sorted set of subjects scored by the earliest instant one may end
-//   (lua/due-*.lua). Admissions hold an index to the subject's limit, the sweep empties it as its sessions end, and
-//   it expires with its longest-lived session at the latest, and the sweep's grace (it is the sweep's only way to
-//   know what ended).
+//   (lua/due-*.lua). Admissions hold an index to the subject's limit and the sweep empties it as its sessions end;
+//   it expires by itself a grace after its longest-lived session's absolute expiry, no sooner: the sweep needs it
+//   to know what ended.
+// - A create whose session ends earliest of its subject's tells the sweep so (lua/due-note.lua), after it is
+//   admitted: a sweep that looked at the index before then leaves the subject due (lua/due-settle.lua).
 //
 // Whichever step forgets an entry records the end of its session in the namespace's log of events (see
 // redis-session-events.ts), with the reason that step knows: so each end is told once, but for a replica's death.
@@ -112,19 +114,24 @@ export class RedisSessionStore implements SessionStore {
     const entry = { ref: sessionRefOf(id), createdAt: times[0]! }
     // Refused or failed, the session written a moment ago goes, as if never written.
     const unwrite = async () => { await this.#end(session.subject!, [entry]) }
-    const taken = await this.#admit(session.subject, entry, session, limit)
+    const admitted = await this.#admit(session.subject, entry, session, limit)
       .catch(async (err: unknown) => {
         await unwrite().catch(() => {})
         throw err
       })
-    if (taken === undefined) {
+    if (admitted === undefined) {
       await unwrite()
       return { outcome: 'subject-full' }
     }
-    // The session is stored: whatever happens now, the create succeeded. Sessions the cap took but could not end
-    // go back to the index, to be ended by the next create past the cap, or a revocation.
-    const ended = await this.#endTaken(session.subject, taken, 'capped').catch(async () => {
-      await this.#giveBack(session.subject!, taken).catch(() => {})
+    // The session is stored: whatever happens now, the create succeeded. A sweep not told of it (see #admit) tells
+    // of its expiry late, or not at all. Sessions the cap took but could not end go back to the index, to be ended
+    // by the next create past the cap, or a revocation.
+    if (admitted.earliest) {
+      await this.#noteDue(session.subject, session.expiresAt)
+        .catch((err: unknown) => { this.#warn(err, 'the sweep for expired sessions was not told of a subject') })
+    }
+    const ended = await this.#endTaken(session.subject, admitted.taken, 'capped').catch(async () => {
+      await this.#giveBack(session.subject!, admitted.taken).catch(() => {})
       return 0
     })
     return { outcome: 'created', session, ended }
@@ -266,23 +273,21 @@ export class RedisSessionStore implements SessionStore {
 
   /**
    * Admits a created session to its subject's index within the limit: resolves to the entries taken to make room,
-   * or undefined when refused. A full index first has the sessions it doubts checked (see lua/subject-admit.lua).
+   * and whether the session is the index's earliest to end (which the sweep must then be told of); or undefined
+   * when refused. A full index first has the sessions it doubts checked (see lua/subject-admit.lua).
    */
   async #admit (subject: string, entry: Entry, { absoluteExpiresAt, expiresAt }: SessionRecord,
-    { maxSessions, policy }: SubjectLimit): Promise<Entry[] | undefined> {
+    { maxSessions, policy }: SubjectLimit): Promise<{ taken: Entry[], earliest: boolean } | undefined> {
     const admit = async (checked: '0' | '1') => await callRedis(this.#redis, 'subjectAdmit', this.#redis.subjectAdmit(
       ...this.#indexKeys(subject), entry.ref, entry.createdAt, absoluteExpiresAt + this.#graceMs, maxSessions, policy,
-      checked,
-      expiresAt))
+      checked, expiresAt))
     let [status, ...rest] = await admit('0')
     if (status === 0) {
       const doubtful = entriesOf(rest)
       await this.#check(subject, doubtful, await this.#summaries(subject, doubtful))
       ;[status, ...rest] = await admit('1')
     }
-    if (status === -1) return undefined
-    if (status === 2) await this.#noteDue(subject, expiresAt)
-    return entriesOf(rest)
+    return status === -1 ? undefined : { taken: entriesOf(rest), earliest: status === 2 }
   }
 
   /** Tells the sweep that a subject's sessions may end as soon as `at` (lua/due-note.lua). */

@@ -51,6 +51,8 @@ t.test('the scenario, through @hey-api/openapi-ts', async (t) => {
   const listed = await call('listSessions', { query: { subject } })
   const revoked = await call('revokeSessions', { body: { subject, exceptId: rotated.data.id } })
   const left = await call('listSessions', { query: { subject, limit: 10 } })
+  const told = await call('listSessionEvents', {})
+  const toldAfter = await call('listSessionEvents', { query: { after: told.data.next } })
 
   const bulkPut = await call('putCacheEntries', {
     body: {
@@ -115,7 +117,10 @@ t.test('the scenario, through @hey-api/openapi-ts', async (t) => {
       refLength: listed.data.sessions[0].ref.length,
       idListed: JSON.stringify(listed.data).includes(rotated.data.id),
       ended: revoked.data.ended,
-      left: left.data.sessions.length
+      left: left.data.sessions.length,
+      told: told.data.events.map((event: { reason: string }) => event.reason),
+      missed: told.data.missed,
+      toldAfter: toldAfter.data.events.length
     },
     bulk: {
       outcomes: bulkPut.data.results.map((result: { outcome: string }) => result.outcome),

@@ -34,6 +34,8 @@ t.test('the scenario, through openapi-typescript and openapi-fetch', async (t) =
   const listed = await client.GET('/sessions', { params: { query: { subject } } })
   const revoked = await client.POST('/sessions/revoke', { body: { subject, exceptId: rotated.data!.id } })
   const left = await client.GET('/sessions', { params: { query: { subject, limit: 10 } } })
+  const told = await client.GET('/sessions/events', {})
+  const toldAfter = await client.GET('/sessions/events', { params: { query: { after: told.data!.next } } })
 
   const bulkPut = await client.POST('/cache-bulk/put', {
     body: {
@@ -101,7 +103,10 @@ t.test('the scenario, through openapi-typescript and openapi-fetch', async (t) =
       refLength: listed.data!.sessions[0]!.ref.length,
       idListed: JSON.stringify(listed.data).includes(rotated.data!.id),
       ended: revoked.data!.ended,
-      left: left.data!.sessions.length
+      left: left.data!.sessions.length,
+      told: told.data!.events.map((event) => event.reason),
+      missed: told.data!.missed,
+      toldAfter: toldAfter.data!.events.length
     },
     bulk: {
       outcomes: bulkPut.data!.results.map((result) => result.outcome),

@@ -22,6 +22,7 @@ from cache_service_client.api.sessions import (
     create_session,
     delete_session,
     get_session,
+    list_session_events,
     list_sessions,
     patch_session,
     revoke_sessions,
@@ -72,6 +73,8 @@ rotated = rotate_session.sync_detailed(login.id, client=client)
 listed = list_sessions.sync(client=client, subject=subject)
 revoked = revoke_sessions.sync(client=client, body=RevokeSessionsBody(subject=subject, except_id=rotated.parsed.id))
 left = list_sessions.sync(client=client, subject=subject, limit=10)
+told = list_session_events.sync(client=client)
+told_after = list_session_events.sync(client=client, after=told.next_)
 
 bulk_put = put_cache_entries.sync(client=client, body=PutCacheEntriesBody(entries=[
     PutCacheEntriesBodyEntriesItem(key="bulk-1", value=base64.b64encode(b"one").decode(), content_type="text/plain"),
@@ -125,6 +128,9 @@ print(json.dumps({
         "idListed": rotated.parsed.id in json.dumps(listed.to_dict()),
         "ended": revoked.ended,
         "left": len(left.sessions),
+        "told": [event.reason.value for event in told.events],
+        "missed": told.missed,
+        "toldAfter": len(told_after.events),
     },
     "bulk": {
         "outcomes": [result.outcome.value for result in bulk_put.results],

@@ -29,7 +29,10 @@ export interface Observations {
     deleted: number
     gone: number
   }
-  /** Two sessions of one user: the first rotated, both listed, then all but the rotated one revoked. */
+  /**
+   * Two sessions of one user: the first rotated, both listed, then all but the rotated one revoked; then the events
+   * of their ends read, and read again from the cursor.
+   */
   subject: {
     rotated: number
     newId: boolean
@@ -38,6 +41,9 @@ export interface Observations {
     idListed: boolean
     ended: number
     left: number
+    told: string[]
+    missed: boolean
+    toldAfter: number
   }
   bulk: { outcomes: string[], found: boolean[], valueBase64: string, contentType: string }
   tag: { removed: number, gone: number }
@@ -64,8 +70,19 @@ export function assertScenario (t: Test, seen: Observations): void {
     deleted: 204,
     gone: 404
   }, 'a session created, read, merge-patched and deleted')
-  t.same(seen.subject, { rotated: 201, newId: true, listed: 2, refLength: 43, idListed: false, ended: 1, left: 1 },
-    'a user\'s session rotated, the user\'s sessions listed by reference, and all but the one in use ended')
+  t.same(seen.subject, {
+    rotated: 201,
+    newId: true,
+    listed: 2,
+    refLength: 43,
+    idListed: false,
+    ended: 1,
+    left: 1,
+    told: ['rotated', 'revoked'],
+    missed: false,
+    toldAfter: 0
+  }, 'a user\'s session rotated, the user\'s sessions listed by reference, all but the one in use ended, and the ' +
+    'ends read as events, then none more from the cursor')
   t.same(seen.bulk, {
     outcomes: ['created', 'created'],
     found: [true, false, true],

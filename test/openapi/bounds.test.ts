@@ -131,6 +131,26 @@ t.test('the served document follows the configured caps', async (t) => {
   t.match(entry.ttlSeconds, { maximum: 600 })
 })
 
+t.test('session events: a cursor as the log writes them, and a page within SESSION_LIST_MAX_LIMIT', async (t) => {
+  const events = (query: string) => app.inject({ method: 'GET', url: `/sessions/events?${query}` })
+  await judge(t, 'after', parameterSchema('/sessions/events', 'get', 'after'), (value) =>
+    events(`after=${encodeURIComponent(value)}`), [
+    { value: '1764812345678-0', valid: true },
+    { value: '0-0', valid: true },
+    { value: '999999999999999-999999999999999', valid: true },
+    { value: '1234567890123456-0', valid: false },
+    { value: '1764812345678', valid: false },
+    { value: '-1-0', valid: false },
+    { value: '1-0 ', valid: false }
+  ])
+  await judge(t, 'limit', parameterSchema('/sessions/events', 'get', 'limit'), (value) =>
+    events(`limit=${value}`), [
+    { value: 100, valid: true },
+    { value: 101, valid: false },
+    { value: 0, valid: false }
+  ])
+})
+
 t.test('a stored media type: no wildcards', async (t) => {
   await judge(t, 'Cache-Content-Type', parameterSchema('/cache/{key}', 'put', 'cache-content-type'),
     (value) => putWith({ 'cache-content-type': value }), [

@@ -54,8 +54,8 @@ t.test('every operation has an operationId, a summary and tags, and answers with
   t.equal(new Set(ids).size, ids.length, 'operationIds are unique')
   t.same(ids.sort(), [
     'createSession', 'deleteCacheEntries', 'deleteCacheEntry', 'deleteSession', 'getCacheEntries', 'getCacheEntry',
-    'getHealth', 'getReadiness', 'getSession', 'headCacheEntry', 'invalidateCacheTag', 'listSessions', 'patchSession',
-    'putCacheEntries', 'putCacheEntry', 'putSession', 'revokeSessions', 'rotateSession'
+    'getHealth', 'getReadiness', 'getSession', 'headCacheEntry', 'invalidateCacheTag', 'listSessionEvents',
+    'listSessions', 'patchSession', 'putCacheEntries', 'putCacheEntry', 'putSession', 'revokeSessions', 'rotateSession'
   ])
   for (const { path, method, operation } of operations) {
     const name = `${method.toUpperCase()} ${path}`

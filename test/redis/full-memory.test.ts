@@ -1,7 +1,7 @@
 // Redis at its memory limit with maxmemory-policy noeviction, as the README asks for sessions: writes are refused
 // with a problem of their own (507 store-full), nothing half-written remains, and everything else goes on working.
 import t from 'tap'
-import { buildTestApp } from '../helpers/app.js'
+import { buildTestApp, captureLogs } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis-server.js'
 
 const VALUE = Buffer.alloc(64 * 1024, 'v')
@@ -9,7 +9,8 @@ const JSON_TYPE = { 'content-type': 'application/json' }
 
 t.test('a full Redis: writes get 507 store-full and store nothing; reads, deletes and readiness go on', async (t) => {
   const redis = await startRedis(t, { args: ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction'] })
-  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url } })
+  const logs = captureLogs()
+  const app = await buildTestApp(t, { env: { REDIS_URL: redis.url }, logs })
   const session = await app.inject({
     method: 'POST', url: '/sessions', headers: JSON_TYPE, payload: { data: { user: 'ada' } }
   })
@@ -70,6 +71,12 @@ t.test('a full Redis: writes get 507 store-full and store nothing; reads, delete
   const putBack = await app.inject({ method: 'GET', url: `/sessions/${owned.json().id}` })
   t.same(putBack.json().data, { user: 'ada' }, 'which the failed rotation put back under its old id')
   t.equal(putBack.headers.etag, owned.headers.etag, 'as it was, entity tag and all')
+  const revoked = await app.inject({
+    method: 'POST', url: '/sessions/revoke', headers: JSON_TYPE, payload: { subject: 'ada' }
+  })
+  t.same(revoked.json(), { ended: 1 }, 'a revocation still ends sessions (DEL takes no memory)')
+  t.ok(logs.lines().some(({ level, msg }) => level === 40 && msg === 'session ends could not be recorded as events'),
+    'though its event, which takes memory, is lost, and the log says so')
 
   const read = await app.inject({ method: 'GET', url: '/cache/fill-0' })
   t.equal(read.statusCode, 200, 'a read still works')
@@ -84,6 +91,13 @@ t.test('a full Redis: writes get 507 store-full and store nothing; reads, delete
     t.equal((await app.inject({ method: 'DELETE', url: `/cache/fill-${i}` })).statusCode, 204)
   }
   t.equal((await app.inject({ method: 'PUT', url: '/cache/after', payload: VALUE })).statusCode, 201)
+  const later = await app.inject({
+    method: 'POST', url: '/sessions', headers: JSON_TYPE, payload: { subject: 'ada', data: {} }
+  })
+  await app.inject({ method: 'DELETE', url: `/sessions/${later.json().id}` })
+  const events = (await app.inject({ method: 'GET', url: '/sessions/events' })).json().events
+  t.match(events, [{ reason: 'deleted' }], 'and ends are told again once there is room')
+  t.equal(events.length, 1)
 })
 
 t.test('a bulk write that meets the limit part way: each entry says whether it was stored, and it was', async (t) => {

@@ -1,11 +1,12 @@
 // A Redis user without a permission the service needs (Redis 7 gives new ACL users no channels, by
 // acl-pubsub-default resetchannels): startup and check:redis name exactly what is missing, and a write refused half
 // way never stores what it reports as failed.
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { loadConfig } from '../../src/config/index.js'
 import { checkRedis } from '../../src/redis/check.js'
 import type { RedisCacheStore } from '../../src/store/redis-cache-store.js'
-import { buildTestApp } from '../helpers/app.js'
+import { buildTestApp, captureLogs } from '../helpers/app.js'
 import { startRedis, type RedisServer } from '../helpers/redis-server.js'
 
 const PREFIX = 'perm:'
@@ -114,3 +115,37 @@ t.test('a revocation that cannot end the sessions it took gives them back: a ret
     t.same((await revoke()).json(), { ended: 5 }, 'the retry ends every one')
     for (const id of ids) t.equal((await app.inject({ method: 'GET', url: `/sessions/${id}` })).statusCode, 404)
   })
+
+t.test('the sweep for expiries kept from its keys at run time: sessions go on, each failure is logged, and the ' +
+  'sweep tells of expiries again once it may', async (t) => {
+  const redis = await startRedis(t)
+  const url = await userUrl(redis, 'svc', '~*', '&*', '+@all')
+  const logs = captureLogs()
+  const app = await buildTestApp(t, {
+    env: { REDIS_URL: url, KEY_PREFIX: PREFIX, RATE_LIMIT_MAX: '0', SESSION_EXPIRY_SWEEP_INTERVAL_MS: '100' },
+    logs
+  })
+  const warned = (msg: string) => logs.lines().some((line) => line.level === 40 && line.msg === msg)
+  await redis.admin().acl('SETUSER', 'svc', 'resetkeys', `~${PREFIX}session:*`, `~${PREFIX}subject:*`,
+    `~${PREFIX}{session-events:*`)
+  const created = await app.inject({
+    method: 'POST', url: '/sessions', headers: JSON_TYPE, payload: { subject: 'ada', data: {} }
+  })
+  t.equal(created.statusCode, 201, 'a create whose subject the sweep cannot be told of succeeds: it is stored')
+  t.ok(warned('the sweep for expired sessions was not told of a subject'), 'and the log says what was not done')
+  t.equal((await app.inject({ method: 'DELETE', url: `/sessions/${created.json().id}` })).statusCode, 204)
+  await sleep(300)
+  t.ok(warned('the sweep for expired sessions failed'))
+
+  await redis.admin().acl('SETUSER', 'svc', 'resetkeys', `~${PREFIX}*`)
+  await app.inject({
+    method: 'POST', url: '/sessions', headers: JSON_TYPE, payload: { subject: 'ada', data: {}, idleTtlSeconds: 1 }
+  })
+  let reasons: string[] = []
+  for (let waited = 0; waited < 5000 && reasons.length < 2; waited += 100) {
+    await sleep(100)
+    reasons = (await app.inject({ method: 'GET', url: '/sessions/events' })).json().events
+      .map(({ reason }: { reason: string }) => reason)
+  }
+  t.same(reasons, ['deleted', 'expired'], 'the delete was told at once, the expiry once the sweep could look')
+})
