@@ -367,6 +367,9 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
     t.match(told.get(refOf(capped!)), { reason: 'capped' })
     t.match(told.get(refOf(expiring)), { reason: 'expired', subject: 'ada' }, 'nobody read it: the sweep told')
     t.notOk(told.has(refOf(kept!)))
+    const body = JSON.stringify(events)
+    t.ok([capped, deleted, rotated, revoked, expiring, rotation.id].every((id) => !body.includes(id!)),
+      'no event shows a session id, a bearer secret')
     t.same(events.map(({ reason }) => reason), ['deleted', 'rotated', 'revoked', 'capped', 'expired'],
       'oldest first')
     t.same(events.filter(({ reason }) => reason !== 'rotated').map((event) => 'replacedBy' in event), [
