@@ -401,6 +401,17 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
     t.equal(await indexRecords(app), 0, 'nothing of the index is left')
   })
 
+  t.test('a delete that comes after the session\'s time is up finds nothing, and the end is told as an expiry',
+    async (t) => {
+      const app = await makeApp(t, SWEEPING)
+      const { id } = (await create(app, { subject: 'ada', data: {}, idleTtlSeconds: 1 })).json()
+      await sleep(1050)
+      t.equal((await app.inject({ method: 'DELETE', url: `/sessions/${id}` })).statusCode, 404)
+      const events = await eventsUntil(app, (events) => events.length > 0)
+      t.equal(events.length, 1)
+      t.match(events[0], { reason: 'expired', ref: refOf(id) })
+    })
+
   t.test('the log keeps the newest events, and a reader whose cursor is older learns it missed some', async (t) => {
     const app = await makeApp(t, { SESSION_EVENTS_MAX: '5' })
     const ids = await sessionsOf(app, 'ada', 8)
