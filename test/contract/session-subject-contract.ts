@@ -435,6 +435,25 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
     }
   })
 
+  t.test('a log of 200 holds the newest 200, and at most 1 % more between trims', async (t) => {
+    const app = await makeApp(t, { SESSION_EVENTS_MAX: '200', SESSION_SUBJECT_MAX_SESSIONS: '500' })
+    const ids = await sessionsOf(app, 'ada', 450)
+    t.same((await revoke(app, { subject: 'ada', refs: ids.slice(0, 100).map(refOf) })).json(), { ended: 100 })
+    t.equal((await eventsAfter(app)).events.length, 100, 'all kept below the bound')
+    t.same((await revoke(app, { subject: 'ada' })).json(), { ended: 350 })
+    t.equal((await eventsAfter(app)).events.length, 200, 'past it, the newest 200')
+    const lengths: number[] = []
+    for (const id of await sessionsOf(app, 'ada', 3)) {
+      await app.inject({ method: 'DELETE', url: `/sessions/${id}` })
+      lengths.push((await eventsAfter(app)).events.length)
+    }
+    t.ok(lengths.every((length) => length >= 200 && length <= 202), `then ${lengths.join(', ')}`)
+    const { events, missed } = await eventsAfter(app)
+    t.notOk(missed)
+    t.equal(events.at(-1)!.reason, 'deleted', 'the newest among them')
+    t.ok((await eventsAfter(app, '0-0')).missed, 'a reader from before them missed some')
+  })
+
   t.test('a caller reads the ends of its own sessions only', async (t) => {
     const app = await makeApp(t, ISOLATED_SESSION_CALLERS_ENV)
     const a = bearer(WRITER_A)
