@@ -1,7 +1,7 @@
 // The Redis adapter's log of session ends: a stream per namespace, trimmed to the newest SESSION_EVENTS_MAX (in
-// batches of 1 %), beside the id of the newest event it dropped (lua/session-events-add.lua). Each log is one key in one slot, whatever the
-// slots of the sessions it tells of: the steps that end sessions record them after, so an event is told at most
-// once, and not at all if the replica dies between the two.
+// batches of 1 %), beside the id of the newest event it dropped (lua/session-events-add.lua). Each log is one key in
+// one slot, whatever the slots of the sessions it tells of: the steps that end sessions record them after, so an
+// event is told at most once, and not at all if the replica dies between the two.
 import type { Cluster, Redis } from 'ioredis'
 import { callRedis } from './redis-call.js'
 import type {
