@@ -1,7 +1,7 @@
 // The embedded store's log of session ends: per namespace, the newest maxEvents, numbered as a Redis stream numbers
 // its entries, so that a cursor means the same on either store.
 import {
-  isEventBefore, type SessionEnd, type SessionEvent, type SessionEventOptions,
+  isEventBefore, nextEventCursor, type SessionEnd, type SessionEvent, type SessionEventOptions,
   type SessionEventPage
 } from './session-store.js'
 
@@ -49,7 +49,7 @@ export class MemorySessionEvents {
     const page = events.slice(low, low + limit)
     return {
       events: page,
-      cursor: page.at(-1)?.id ?? after ?? '0-0',
+      cursor: nextEventCursor(page, after),
       missed: after !== undefined && log?.dropped !== undefined && isEventBefore(after, log.dropped)
     }
   }

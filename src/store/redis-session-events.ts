@@ -4,8 +4,9 @@
 // event is told at most once, and not at all if the replica dies between the two.
 import type { Cluster, Redis } from 'ioredis'
 import { callRedis } from './redis-call.js'
-import type {
-  SessionEnd, SessionEndReason, SessionEvent, SessionEventOptions, SessionEventPage
+import {
+  nextEventCursor, type SessionEnd, type SessionEndReason, type SessionEvent, type SessionEventOptions,
+  type SessionEventPage
 } from './session-store.js'
 
 export class RedisSessionEvents {
@@ -25,7 +26,9 @@ export class RedisSessionEvents {
     const byNamespace = new Map<string, SessionEnd[]>()
     for (const end of ends) {
       const namespace = this.#options.namespaceOf(end.subject)
-      byNamespace.set(namespace, [...byNamespace.get(namespace) ?? [], end])
+      const group = byNamespace.get(namespace)
+      if (group === undefined) byNamespace.set(namespace, [end])
+      else group.push(end)
     }
     await Promise.all([...byNamespace].map(async ([namespace, ends]) => {
       await callRedis(this.#redis, 'sessionEventsAdd', this.#redis.sessionEventsAdd(...this.#keys(namespace),
@@ -50,7 +53,7 @@ export class RedisSessionEvents {
         replacedBy: fields.get('replacedBy')
       }
     })
-    return { events, cursor: events.at(-1)?.id ?? after ?? '0-0', missed: missed === 1 }
+    return { events, cursor: nextEventCursor(events, after), missed: missed === 1 }
   }
 
   /**

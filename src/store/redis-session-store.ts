@@ -33,7 +33,7 @@ import { defineScripts } from './redis-commands.js'
 import { encodePreconditions } from './redis-preconditions.js'
 import { RedisSessionEvents } from './redis-session-events.js'
 import {
-  SESSION_CURSOR_PATTERN, sessionCursorOf, sessionRefOf, type Revocation, type SessionEndReason,
+  SESSION_CURSOR_PATTERN, sessionCursorOf, sessionRefOf, type Revocation, type SessionEnd, type SessionEndReason,
   type SessionEventOptions, type SessionEventPage, type SessionPage, type SessionPatchResult, type SessionPutResult,
   type SessionRecord, type SessionStore, type SessionSummary, type SessionWrite, type SubjectLimit
 } from './session-store.js'
@@ -190,7 +190,7 @@ export class RedisSessionStore implements SessionStore {
     if (swapped === 0) await this.#end(subject, [{ ref: sessionRefOf(newId), createdAt }])
     await endOld()
     if (swapped === 0) return undefined
-    await this.#tell(subject, [{ ref: sessionRefOf(id), createdAt }], 'rotated', sessionRefOf(newId))
+    await this.#tell([{ reason: 'rotated', ref: sessionRefOf(id), subject, replacedBy: sessionRefOf(newId) }])
     return session
   }
 
@@ -328,7 +328,7 @@ export class RedisSessionStore implements SessionStore {
     const [earliest, ...forgotten] = await callRedis(this.#redis, 'subjectCheck', this.#redis.subjectCheck(
       ...this.#indexKeys(subject),
       ...entries.flatMap(({ ref, createdAt }, i) => [ref, createdAt, found[i]?.expiresAt.toString() ?? ''])))
-    await this.#tell(subject, forgotten.map((ref) => ({ ref, createdAt: '' })), reason)
+    await this.#tell(forgotten.map((ref) => ({ reason, ref, subject })))
     return earliest!
   }
 
@@ -338,10 +338,7 @@ export class RedisSessionStore implements SessionStore {
    */
   async #endTaken (subject: string, entries: readonly Entry[], reason: 'capped' | 'revoked'): Promise<number> {
     const ended = await this.#end(subject, entries)
-    await Promise.all([
-      this.#tell(subject, entries.filter((_, i) => ended[i] === 1), reason),
-      this.#tell(subject, entries.filter((_, i) => ended[i] === 0), 'expired')
-    ])
+    await this.#tell(entries.map(({ ref }, i) => ({ reason: ended[i] === 1 ? reason : 'expired', ref, subject })))
     return ended.reduce((sum: number, one) => sum + one, 0)
   }
 
@@ -355,12 +352,11 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * Records the ends of the sessions entries named. An end that cannot be recorded is lost, and said so in the
-   * logs: the session ended all the same, and the request that ended it says so.
+   * Records session ends. An end that cannot be recorded is lost, and said so in the logs: the session ended all
+   * the same, and the request that ended it says so.
    */
-  async #tell (subject: string, entries: readonly Entry[], reason: SessionEndReason, replacedBy?: string)
-    : Promise<void> {
-    await this.#events.record(entries.map(({ ref }) => ({ reason, ref, subject, replacedBy })))
+  async #tell (ends: readonly SessionEnd[]): Promise<void> {
+    await this.#events.record(ends)
       .catch((err: unknown) => { this.#warn(err, 'session ends could not be recorded as events') })
   }
 

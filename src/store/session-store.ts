@@ -167,3 +167,8 @@ export function isAfterCursor (createdAt: number, ref: string, cursor: string | 
   const [, at, last] = SESSION_CURSOR_PATTERN.exec(cursor)!
   return createdAt < Number(at) || (createdAt === Number(at) && ref < last!)
 }
+
+/** Where a reader goes on after a page: its last event, or the cursor it came with ("0-0", the start, for none). */
+export function nextEventCursor (page: readonly SessionEvent[], after: string | undefined): string {
+  return page.at(-1)?.id ?? after ?? '0-0'
+}
