@@ -8,6 +8,8 @@ import {
 export const DEFAULT_ENTRA_SCOPE = 'https://redis.azure.com/.default'
 /** Redis's own port, and Azure Cache for Redis's TLS port: what a host without a port means. */
 export const DEFAULT_PORT = { plain: 6379, tls: 6380 } as const
+/** Azure Managed Redis: its hosts, their one port (TLS or not), and its one database. */
+export const AZURE_MANAGED_REDIS = { host: /\.redis\.azure\.net$/i, port: 10000 } as const
 
 export const RedisEnvShape = {
   REDIS_URL: optionalText(),
@@ -24,7 +26,11 @@ export const RedisEnvShape = {
   REDIS_TLS_SERVERNAME: optionalText(),
   REDIS_CLUSTER: boolean(false),
   REDIS_CLUSTER_NODES: optionalText(),
-  REDIS_COMMAND_TIMEOUT_MS: integer(1, 600_000, 1000)
+  REDIS_COMMAND_TIMEOUT_MS: integer(1, 600_000, 1000),
+  REDIS_CONNECT_TIMEOUT_MS: integer(100, 600_000, 10_000),
+  REDIS_KEEPALIVE_MS: integer(1000, 540_000, 60_000),
+  REDIS_RECONNECT_MAX_DELAY_MS: integer(100, 60_000, 2000),
+  REDIS_MAINTENANCE_EVENTS: boolean(true)
 }
 
 type RedisEnv = z.output<z.ZodObject<typeof RedisEnvShape>>
@@ -49,6 +55,14 @@ export interface RedisConfig {
   auth: RedisAuth
   /** A command Redis has not answered within this long fails, and its request gets a 503. */
   commandTimeoutMs: number
+  /** A connection not made within this long is abandoned and tried again. */
+  connectTimeoutMs: number
+  /** TCP keepalive's first probe after this long idle: well under the 10 minutes after which Azure closes one. */
+  keepAliveMs: number
+  /** The longest pause between reconnection attempts (they back off exponentially to it, with jitter). */
+  reconnectMaxDelayMs: number
+  /** Subscribe to Azure's maintenance events, to count and log them. */
+  maintenanceEvents: boolean
 }
 
 /** Resolves the Redis settings; undefined when none is given (the embedded memory store). */
@@ -57,16 +71,17 @@ export function redisConfigFrom (env: RedisEnv, issue: Issue): RedisConfig | und
   if (url === undefined && env.REDIS_HOST === undefined && env.REDIS_CLUSTER_NODES === undefined) return undefined
 
   const tlsOn = url !== undefined ? url.protocol === 'rediss:' : env.REDIS_TLS
-  const defaultPort = tlsOn ? DEFAULT_PORT.tls : DEFAULT_PORT.plain
+  const host = url !== undefined ? url.hostname.replace(/^\[(.*)\]$/, '$1') : env.REDIS_HOST
+  const managed = host !== undefined && AZURE_MANAGED_REDIS.host.test(host)
+  const defaultPort = managed ? AZURE_MANAGED_REDIS.port : tlsOn ? DEFAULT_PORT.tls : DEFAULT_PORT.plain
   const nodes = env.REDIS_CLUSTER_NODES !== undefined
     ? parseNodes(env.REDIS_CLUSTER_NODES, defaultPort, issue)
-    : [url !== undefined
-        ? { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || defaultPort) }
-        : { host: env.REDIS_HOST!, port: env.REDIS_PORT ?? defaultPort }]
+    : [{ host: host!, port: url !== undefined ? Number(url.port || defaultPort) : env.REDIS_PORT ?? defaultPort }]
 
   const db = url !== undefined && url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0
   if (!Number.isInteger(db) || db < 0) issue('REDIS_URL', 'must name a database by its number, as in /0')
   if (env.REDIS_CLUSTER && db !== 0) issue('REDIS_URL', 'must not select a database in cluster mode')
+  if (managed && db !== 0) issue('REDIS_URL', 'must not select a database: Azure Managed Redis has only database 0')
 
   return {
     nodes,
@@ -76,7 +91,11 @@ export function redisConfigFrom (env: RedisEnv, issue: Issue): RedisConfig | und
       ? { ca: readNamedFile(env.REDIS_TLS_CA_FILE, 'REDIS_TLS_CA_FILE', issue), servername: env.REDIS_TLS_SERVERNAME }
       : undefined,
     auth: authFrom(env, url, issue),
-    commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS
+    commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
+    keepAliveMs: env.REDIS_KEEPALIVE_MS,
+    reconnectMaxDelayMs: env.REDIS_RECONNECT_MAX_DELAY_MS,
+    maintenanceEvents: env.REDIS_MAINTENANCE_EVENTS
   }
 }
 

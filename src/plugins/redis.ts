@@ -13,7 +13,9 @@ import { observeRedisCommands, observeRedisConnection, observeRedisToken } from 
 import { Reauthenticator, type ReauthenticatorStatus } from '../redis/reauthenticator.js'
 import { TokenRefresher, type TokenRefresherStatus } from '../redis/token-refresher.js'
 import type { BackoffOptions } from '../redis/token-schedule.js'
+import { listenForMaintenance } from '../redis/maintenance-events.js'
 import { missingPermissions } from '../redis/permissions.js'
+import { watchCrossSlotScripts } from '../redis/slots.js'
 import { callRedis } from '../store/redis-call.js'
 import { StoreUnavailableError } from '../store/types.js'
 
@@ -84,6 +86,7 @@ export default fp<RedisPluginOptions>(async (app, options) => {
 
   const client: RedisClient = createRedisClient(redis, credentials, app.log)
   reauthenticator.track(client)
+  watchCrossSlotScripts(client, keyPrefix, app.log)
   let closing = false
   const connected = readyOrRefused(client)
     .then(async () => { await refuseMissingPermissions(client, keyPrefix, app.log) })
@@ -129,6 +132,7 @@ export default fp<RedisPluginOptions>(async (app, options) => {
   const commands = observeRedisCommands(app.metrics.registry)
   observeRedisConnection(app.metrics.registry, client)
   if (refresher !== undefined) observeRedisToken(app.metrics.registry, app.redisAuthStatus)
+  if (redis.maintenanceEvents) listenForMaintenance(app.redisSubscriber, app.metrics.registry, app.log)
 
   app.addHook('onClose', async () => {
     closing = true

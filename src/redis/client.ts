@@ -5,21 +5,30 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { RedisConfig } from '../config/redis.js'
 import type { RedisClient, RedisCredentials } from './connections.js'
 
-/** Reconnect quickly at first, then every 2 s: an outage should end in seconds once Redis is back. */
-export function reconnectDelay (attempt: number): number {
-  return Math.min(50 * 2 ** attempt, 2000) + Math.floor(Math.random() * 100)
+/**
+ * Reconnect quickly at first, then at most every `maxDelayMs`: an outage should end in seconds once Redis is back.
+ * Each pause is drawn between half and all of its step ("equal jitter"), so that the replicas a failover or a
+ * maintenance disconnected together do not all knock again at the same instant.
+ */
+export function reconnectDelay (attempt: number, maxDelayMs: number): number {
+  const step = Math.min(50 * 2 ** attempt, maxDelayMs)
+  return Math.round(step / 2 + Math.random() * step / 2)
 }
 
 export function createRedisClient (redis: RedisConfig, credentials: RedisCredentials | undefined,
   log: FastifyBaseLogger): RedisClient {
-  const { commandTimeoutMs } = redis
+  const { commandTimeoutMs, reconnectMaxDelayMs } = redis
+  const retry = (attempt: number) => reconnectDelay(attempt, reconnectMaxDelayMs)
   const options: RedisOptions = {
     ...credentials,
     // A request must get an answer within the timeout: a command that Redis does not answer in time fails,
     commandTimeout: commandTimeoutMs,
     // one in flight when the connection drops fails rather than being resent later, unseen by its caller,
     maxRetriesPerRequest: 0,
-    connectTimeout: Math.max(commandTimeoutMs, 2000),
+    connectTimeout: redis.connectTimeoutMs,
+    // A connection that carries nothing for a while is probed, so that Azure's load balancer (which closes one idle
+    // for 10 minutes) keeps it, and one whose peer vanished is found dead.
+    keepAlive: redis.keepAliveMs,
     // Commands issued in the same tick by concurrent requests go out in one write: fewer syscalls under load.
     enableAutoPipelining: true,
     connectionName: 'cache-service',
@@ -37,7 +46,7 @@ export function createRedisClient (redis: RedisConfig, credentials: RedisCredent
       },
       // and a command issued while disconnected fails at once rather than waiting in an unbounded queue.
       enableOfflineQueue: false,
-      clusterRetryStrategy: reconnectDelay,
+      clusterRetryStrategy: retry,
       // With TLS, connect to the addresses as given, so that the servername above is what is verified.
       ...(options.tls !== undefined && { dnsLookup: (address, callback) => callback(null, address) })
     })
@@ -46,7 +55,7 @@ export function createRedisClient (redis: RedisConfig, credentials: RedisCredent
       db: redis.db,
       ...options,
       enableOfflineQueue: false,
-      retryStrategy: reconnectDelay
+      retryStrategy: retry
     })
   logConnectionState(client, log)
   return client

@@ -2,6 +2,7 @@
 // not, is published for the metrics.
 import type { Cluster, Redis } from 'ioredis'
 import { redisCommandChannel, type RedisCommandEvent } from '../redis/command-events.js'
+import { noteCrossSlotRefusal } from '../redis/slots.js'
 import { StoreFullError, StoreUnavailableError } from './types.js'
 
 /** A Redis client's failure as one of the store's own errors. */
@@ -93,6 +94,7 @@ export async function callRedis<T> (redis: Redis | Cluster, command: string, rep
     return await deadlinesOf(redis).bound(command, reply)
   } catch (err) {
     failed = true
+    noteCrossSlotRefusal(redis, err)
     throw storeErrorOf(err)
   } finally {
     if (redisCommandChannel.hasSubscribers) {

@@ -40,6 +40,7 @@ export class ChangeChannel {
   /** Heartbeats sent, and the number of the latest heard (-1: none yet). */
   #sent = 0
   #heardNumber = -1
+  #listening = false
   /** On a cluster, the connection subscribed on when the last heartbeat was sent. */
   #clusterConnection: unknown
 
@@ -83,9 +84,13 @@ export class ChangeChannel {
   async #subscribe (): Promise<void> {
     try {
       const subscriber = this.#subscriber()
-      // One listener, however often subscribing is tried again (a user without the channel fails every time).
-      if (subscriber.listenerCount('message') === 0) {
-        subscriber.on('message', (_channel: string, message: string) => { this.#hear(message) })
+      // One listener, however often subscribing is tried again (a user without the channel fails every time). The
+      // connection carries other channels too (Azure's maintenance events).
+      if (!this.#listening) {
+        this.#listening = true
+        subscriber.on('message', (channel: string, message: string) => {
+          if (channel === this.#name) this.#hear(message)
+        })
         // After a reconnect (ioredis does not subscribe again: see redis/client.ts's subscriberClient).
         if (!subscriber.isCluster) {
           subscriber.on('ready', () => { this.#subscribed = this.#subscribe() })

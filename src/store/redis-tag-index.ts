@@ -1,7 +1,9 @@
 // The Redis adapter's tag bookkeeping. A tag is a sorted set (<prefix>tag:<tag>) of its entries' writes, members
 // "<write id>:<key>" scored by when the write's entry expires; the entry's hash names its write id and tags (w, g).
-// A tag and its entries may hash to different cluster slots, so nothing here spans them in one script: each step is
-// a command on one key, and the steps are ordered so that an entry is never live but unnamed by a tag it carries.
+// A tag and its entries may hash to different slots, so nothing here spans them in one script: each step is a
+// command on one key, and the steps are ordered so that an entry is never live but unnamed by a tag it carries. (The
+// one exception, an invalidation's batch of entries in one script, is taken only where Redis allows it: see
+// src/redis/slots.ts. Azure Managed Redis's Enterprise proxy shows one endpoint but refuses such a script.)
 //
 // - A tagged write joins its tags, is written, then confirms that its memberships are still there: an invalidation
 //   that took one in between is answered by evicting the write it took (it counts as removed by that invalidation).
@@ -17,6 +19,7 @@
 //   runs is concurrent with it, and marked or not. A member seen twice is marked once (the second time it is stale).
 import { randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
+import { scriptsMaySpanSlots } from '../redis/slots.js'
 import type { InvalidationMode, TagInvalidation } from './cache-store.js'
 import { callRedis } from './redis-call.js'
 
@@ -45,14 +48,12 @@ export class RedisTagIndex {
   readonly #entryPrefix: string
   readonly #tagPrefix: string
   readonly #changeChannel: string
-  readonly #oneKeyPerScript: boolean
   readonly #changing: (key: string) => void
 
   /** changing: told of every entry key an invalidation is about to change, before it is sent. */
   constructor (redis: Redis | Cluster, keyPrefix: string, changeChannel: string, changing: (key: string) => void) {
     this.#changing = changing
     this.#redis = redis
-    this.#oneKeyPerScript = redis.isCluster
     this.#entryPrefix = `${keyPrefix}cache:`
     this.#tagPrefix = `${keyPrefix}tag:`
     this.#changeChannel = changeChannel
@@ -141,24 +142,35 @@ export class RedisTagIndex {
   }
 
   /**
-   * Runs a script of tag-evict.lua's shape for the entries that members name: one call for the batch on one Redis;
-   * on a cluster one per key (a script's keys must share a slot), all sent in one tick, which auto-pipelining makes
-   * one round trip per node. Resolves to each member's entry key, write id and reply.
+   * Runs a script of tag-evict.lua's shape for the entries that members name. Where Redis runs scripts across
+   * slots (one plain server), one call for the batch. Elsewhere one call per key, and only for the entries still
+   * the write their member names: a plain HGET of each write id first. Most members of a large tag name writes long
+   * replaced or expired, and a read costs Redis a fraction of a script call. A write id is never reused, so a member
+   * found stale stays so; one found current is checked again by the script. All of a step's commands are sent in
+   * one tick, which auto-pipelining makes one round trip per node. Resolves to each member's entry key, write id and
+   * reply (0 for a stale member).
    */
   async #perEntry<R> (members: readonly string[], command: string,
     script: (count: number, keysThenArgs: string[]) => Promise<R[]>)
-    : Promise<Array<{ key: string, writeId: string, reply: R }>> {
+    : Promise<Array<{ key: string, writeId: string, reply: R | 0 }>> {
     const writes = members.map((member) =>
       ({ writeId: member.slice(0, WRITE_ID_LENGTH), key: member.slice(WRITE_ID_LENGTH + 1) }))
-    const groups = this.#oneKeyPerScript ? writes.map((write) => [write]) : [writes]
-    const replies = await Promise.all(groups.map(async (group) => {
-      const keys = group.map(({ key }) => this.#entryPrefix + key)
+    if (scriptsMaySpanSlots(this.#redis)) {
+      const keys = writes.map(({ key }) => this.#entryPrefix + key)
       for (const key of keys) this.#changing(key)
-      const writeIds = group.map(({ writeId }) => writeId)
-      return await callRedis(this.#redis, command, script(group.length, [...keys, ...writeIds, this.#changeChannel]))
+      const replies = await callRedis(this.#redis, command,
+        script(keys.length, [...keys, ...writes.map(({ writeId }) => writeId), this.#changeChannel]))
+      return writes.map((write, i) => ({ ...write, reply: replies[i]! }))
+    }
+    return await Promise.all(writes.map(async (write) => {
+      const key = this.#entryPrefix + write.key
+      if (await callRedis(this.#redis, 'hget', this.#redis.hget(key, 'w')) !== write.writeId) {
+        return { ...write, reply: 0 as const }
+      }
+      this.#changing(key)
+      const [reply] = await callRedis(this.#redis, command, script(1, [key, write.writeId, this.#changeChannel]))
+      return { ...write, reply: reply! }
     }))
-    const outcomes = replies.flat()
-    return groups.flat().map((write, i) => ({ ...write, reply: outcomes[i]! }))
   }
 
   /**

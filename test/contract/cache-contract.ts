@@ -1,5 +1,5 @@
-// The behaviour of /cache/:key that every store must give identically. Run by cache-memory.test.ts and
-// cache-redis.test.ts, each with its own way of building an app.
+// The behaviour of /cache/:key that every store must give identically. Run by cache-stores.test.ts on every
+// store.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'

@@ -1,5 +1,5 @@
-// The behaviour of /sessions that every store must give identically. Run by session-memory.test.ts and
-// session-redis.test.ts.
+// The behaviour of /sessions that every store must give identically. Run by session-stores.test.ts on every
+// store.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'

@@ -1,10 +1,12 @@
-// The three stores a contract runs against: the embedded memory store, one redis-server, and a cluster of three
-// masters. Each gives an app factory and a way to count the records an app keeps under a part of its key prefix.
+// The stores a contract runs against: the embedded memory store, one redis-server, a cluster of three masters (as
+// Azure Managed Redis's OSS policy), and one redis-server behind the stand-in for its Enterprise policy's proxy.
+// Each gives an app factory and a way to count the records an app keeps under a part of its key prefix.
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import type { MemoryCacheStore } from '../../src/store/memory-cache-store.js'
 import type { AppFactory } from '../contract/cache-contract.js'
 import { buildTestApp } from './app.js'
+import { startEnterpriseProxy } from './enterprise-proxy.js'
 import { startCluster } from './redis-cluster.js'
 import { startRedis, type RedisServer } from './redis-server.js'
 
@@ -18,7 +20,7 @@ export interface StoreUnderTest {
   shared: boolean
 }
 
-export const STORES = ['memory', 'redis', 'cluster'] as const
+export const STORES = ['memory', 'redis', 'cluster', 'enterprise'] as const
 
 /**
  * The contracts race hundreds of injected requests at once, which can hold the event loop for over a second on a busy
@@ -45,6 +47,17 @@ export async function storeUnderTest (t: Test, store: typeof STORES[number]): Pr
     const redis = await startRedis(t)
     servers = [redis]
     env = { REDIS_URL: redis.url }
+  } else if (store === 'enterprise') {
+    const redis = await startRedis(t)
+    const proxy = await startEnterpriseProxy(t, redis.port)
+    servers = [redis]
+    env = { REDIS_URL: proxy.url }
+    // A refusal fails whatever request met it; naming it here says which command and keys were at fault. (The
+    // service's own probe, which learns that scripts must keep to one slot, is refused by design.)
+    t.teardown(() => {
+      const refused = proxy.refusals.filter((refusal) => !refusal.includes('slot-probe{a}'))
+      if (refused.length > 0) t.comment(`the Enterprise proxy refused:\n${refused.join('\n')}`)
+    })
   } else {
     const cluster = await startCluster(t)
     servers = cluster.nodes

@@ -1,6 +1,6 @@
 -- Deletes cache entries for an invalidation of one of their tags, each only if it is still the write that the tag's
--- member names: a later write of the key, with other tags or none, is not the invalidated entry. On a cluster each
--- call names one key (keys of one call must share a slot); on one Redis, a whole batch.
+-- member names: a later write of the key, with other tags or none, is not the invalidated entry. A batch in one
+-- call only where Redis allows keys of different slots in one script (src/redis/slots.ts); elsewhere one key a call.
 -- KEYS     the entries' hashes (see cache-put.lua)
 -- ARGV[i]  the write id the member of KEYS[i] names; ARGV[#KEYS + 1] the change channel, which announces each
 --          entry deleted (a stale entry's lease goes with it)

@@ -1,0 +1,10 @@
+// The /cache contract against every store: memory, one redis-server, a cluster, and the Enterprise proxy's stand-in.
+import t from 'tap'
+import { STORES, storeUnderTest } from '../helpers/store-under-test.js'
+import { cacheContract } from './cache-contract.js'
+
+for (const store of STORES) {
+  t.test(store, async (t) => {
+    cacheContract(t, (await storeUnderTest(t, store)).makeApp)
+  })
+}
