@@ -68,7 +68,11 @@ t.test('values are parsed, and an empty string counts as unset', async (t) => {
     db: 0,
     tls: { ca: undefined, servername: undefined },
     auth: { mode: 'none' },
-    commandTimeoutMs: 1000
+    commandTimeoutMs: 1000,
+    connectTimeoutMs: 10_000,
+    keepAliveMs: 60_000,
+    reconnectMaxDelayMs: 2000,
+    maintenanceEvents: true
   })
   t.equal(config.cache.defaultTtlSeconds, 3600)
   t.equal(config.keyPrefix, 'tenant-a:')
@@ -113,13 +117,41 @@ t.test('Redis: a URL, or host, port and TLS, and the ports Azure uses by default
       db: 2,
       tls: undefined,
       auth: { mode: 'none' },
-      commandTimeoutMs: 1000
+      commandTimeoutMs: 1000,
+      connectTimeoutMs: 10_000,
+      keepAliveMs: 60_000,
+      reconnectMaxDelayMs: 2000,
+      maintenanceEvents: true
     })
   t.same(load({ REDIS_HOST: 'cache.redis.cache.windows.net', REDIS_TLS: 'true' }).redis?.nodes,
     [{ host: 'cache.redis.cache.windows.net', port: 6380 }], 'TLS defaults to 6380')
   t.same(load({ REDIS_HOST: 'managed.redis.azure.net', REDIS_PORT: '10000', REDIS_TLS: '1' }).redis?.nodes,
     [{ host: 'managed.redis.azure.net', port: 10000 }])
   t.same(load({ REDIS_URL: 'redis://[::1]:7000' }).redis?.nodes, [{ host: '::1', port: 7000 }])
+  t.same(load({ REDIS_URL: 'rediss://managed.westeurope.redis.azure.net' }).redis?.nodes,
+    [{ host: 'managed.westeurope.redis.azure.net', port: 10000 }], 'Azure Managed Redis defaults to 10000')
+  t.same(load({ REDIS_HOST: 'managed.westeurope.redis.azure.net' }).redis?.nodes,
+    [{ host: 'managed.westeurope.redis.azure.net', port: 10000 }], 'with or without TLS')
+  t.same(load({ REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: 'managed.westeurope.redis.azure.net' }).redis?.nodes,
+    [{ host: 'managed.westeurope.redis.azure.net', port: 10000 }], 'as a cluster\'s seed')
+  t.throws(() => load({ REDIS_URL: 'rediss://managed.westeurope.redis.azure.net/1' }),
+    { message: /REDIS_URL: must not select a database: Azure Managed Redis has only database 0/ })
+  t.same(load({
+    REDIS_URL: 'redis://cache',
+    REDIS_CONNECT_TIMEOUT_MS: '15000',
+    REDIS_KEEPALIVE_MS: '30000',
+    REDIS_RECONNECT_MAX_DELAY_MS: '5000',
+    REDIS_MAINTENANCE_EVENTS: 'false'
+  }).redis,
+  {
+    ...load({ REDIS_URL: 'redis://cache' }).redis,
+    connectTimeoutMs: 15_000,
+    keepAliveMs: 30_000,
+    reconnectMaxDelayMs: 5000,
+    maintenanceEvents: false
+  })
+  t.throws(() => load({ REDIS_URL: 'redis://cache', REDIS_KEEPALIVE_MS: '600000' }),
+    { message: /REDIS_KEEPALIVE_MS/ }, 'a keepalive that Azure\'s 10-minute idle close would beat is refused')
 })
 
 t.test('Redis auth: the mode follows what is set, and contradictions are refused', async (t) => {

@@ -73,10 +73,11 @@ export function redisConfigFrom (env: RedisEnv, issue: Issue): RedisConfig | und
   const tlsOn = url !== undefined ? url.protocol === 'rediss:' : env.REDIS_TLS
   const host = url !== undefined ? url.hostname.replace(/^\[(.*)\]$/, '$1') : env.REDIS_HOST
   const managed = host !== undefined && AZURE_MANAGED_REDIS.host.test(host)
-  const defaultPort = managed ? AZURE_MANAGED_REDIS.port : tlsOn ? DEFAULT_PORT.tls : DEFAULT_PORT.plain
+  const defaultPort = (host: string) =>
+    AZURE_MANAGED_REDIS.host.test(host) ? AZURE_MANAGED_REDIS.port : tlsOn ? DEFAULT_PORT.tls : DEFAULT_PORT.plain
   const nodes = env.REDIS_CLUSTER_NODES !== undefined
     ? parseNodes(env.REDIS_CLUSTER_NODES, defaultPort, issue)
-    : [{ host: host!, port: url !== undefined ? Number(url.port || defaultPort) : env.REDIS_PORT ?? defaultPort }]
+    : [{ host: host!, port: url?.port ? Number(url.port) : env.REDIS_PORT ?? defaultPort(host!) }]
 
   const db = url !== undefined && url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0
   if (!Number.isInteger(db) || db < 0) issue('REDIS_URL', 'must name a database by its number, as in /0')
@@ -141,10 +142,12 @@ function parseUrl (value: string | undefined, issue: Issue): URL | undefined {
   return undefined
 }
 
-function parseNodes (value: string, defaultPort: number, issue: Issue): RedisNode[] {
+function parseNodes (value: string, defaultPort: (host: string) => number, issue: Issue): RedisNode[] {
   const nodes = commaList(value).map((entry) => {
     const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(entry)
-    return match === null ? undefined : { host: (match[1] ?? match[2])!, port: Number(match[3] ?? defaultPort) }
+    if (match === null) return undefined
+    const host = (match[1] ?? match[2])!
+    return { host, port: match[3] === undefined ? defaultPort(host) : Number(match[3]) }
   })
   if (nodes.length === 0 || nodes.some((node) => node === undefined || node.port < 1 || node.port > 65535)) {
     issue('REDIS_CLUSTER_NODES', 'must be a comma-separated list of host:port')

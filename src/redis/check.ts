@@ -4,10 +4,13 @@
 import { randomBytes } from 'node:crypto'
 import type { TokenCredential } from '@azure/core-auth'
 import { pino } from 'pino'
+import type { Cluster, Redis } from 'ioredis'
 import type { Config } from '../config/index.js'
+import { AZURE_MANAGED_REDIS } from '../config/redis.js'
 import { closeRedisClient, createRedisClient, waitUntilReady } from './client.js'
 import { connectionsOf, type RedisClient, type RedisCredentials } from './connections.js'
 import { missingPermissions } from './permissions.js'
+import { isClusterNode, probeCrossSlotScripts } from './slots.js'
 import { defaultAzureCredential, usernameFromToken } from './entra-identity.js'
 import { TokenRefresher } from './token-refresher.js'
 
@@ -37,10 +40,21 @@ export async function checkRedis (config: Config, { credential, print }: CheckOp
     let lastError: Error | undefined
     client.on('error', (err: Error) => { lastError = err })
     await waitUntilReady(client, CONNECT_TIMEOUT_MS).catch((err: Error) => {
-      throw new Error(lastError === undefined ? err.message : `${err.message} (last error: ${lastError.message})`)
+      const last = lastError as Error & { lastNodeError?: Error } | undefined
+      const cause = last?.lastNodeError ?? last
+      const advice = /cluster support disabled/.test(cause?.message ?? '')
+        ? ': this endpoint is no OSS cluster (the Enterprise or Non-clustered policy): set REDIS_CLUSTER=false'
+        : ''
+      throw new Error(cause === undefined ? err.message : `${err.message} (last error: ${cause.message})${advice}`)
     })
     print('connect: ok')
     print(`PING: ${await client.ping()}`)
+    const server = await connectionsOf(client)[0]!.info('server').catch(() => '')
+    const version = /^redis_version:(\S+)/m.exec(server)?.[1] ?? 'unknown'
+    print(`product: ${productOf(redis.nodes[0]!.host)}, Redis ${version}`)
+    if (!client.isCluster && await isClusterNode(client as Redis)) {
+      throw new Error('this endpoint is a node of an OSS cluster (cluster_enabled:1): set REDIS_CLUSTER=true')
+    }
     const missing = await missingPermissions(client, config.keyPrefix)
     for (const line of missing) {
       print(`MISSING PERMISSION: ${line}. Grant it to the user (Redis: ACL SETUSER; Azure: a data access policy ` +
@@ -48,6 +62,7 @@ export async function checkRedis (config: Config, { credential, print }: CheckOp
     }
     if (missing.length > 0) throw new Error('the Redis user lacks permissions the service needs (above)')
     print('permissions (scripts, TIME, keys and channel under KEY_PREFIX): ok')
+    print(`clustering policy: ${await policyOf(client, config.keyPrefix)}`)
 
     const key = `${config.keyPrefix}check:${randomBytes(8).toString('hex')}`
     const value = randomBytes(16).toString('hex')
@@ -77,6 +92,28 @@ export async function checkRedis (config: Config, { credential, print }: CheckOp
   } finally {
     if (client !== undefined) await closeRedisClient(client)
   }
+}
+
+/** The product a host name belongs to: Azure's host names say it; any other is a Redis of one's own. */
+function productOf (host: string): string {
+  if (AZURE_MANAGED_REDIS.host.test(host)) return 'Azure Managed Redis'
+  if (/\.redisenterprise\.cache\.azure\.net$/i.test(host)) return 'Azure Cache for Redis Enterprise'
+  if (/\.redis\.cache\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net)$/i.test(host)) return 'Azure Cache for Redis'
+  return `Redis (${host} is no Azure host name)`
+}
+
+/**
+ * The clustering policy, as the endpoint shows it: a cluster client found a cluster (OSS); behind one endpoint
+ * (no cluster node: checked first), whether scripts may span slots tells a proxy (Enterprise) from one keyspace
+ * (Non-clustered, or a plain Redis).
+ */
+async function policyOf (client: RedisClient, keyPrefix: string): Promise<string> {
+  if (client.isCluster) {
+    return `OSS cluster (${(client as Cluster).nodes('master').length} primaries, addresses from CLUSTER SLOTS)`
+  }
+  return await probeCrossSlotScripts(client as Redis, keyPrefix)
+    ? 'Non-clustered (one keyspace: scripts may span slots)'
+    : 'Enterprise (a proxy: CLUSTER commands and scripts across slots refused; each script keeps to one slot)'
 }
 
 async function credentialsFor (auth: NonNullable<Config['redis']>['auth'], credential: TokenCredential | undefined,

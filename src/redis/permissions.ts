@@ -60,7 +60,8 @@ const PROBES: Probe[] = [
   {
     what: 'streams under KEY_PREFIX (the log of session ends): XADD XLEN XRANGE XTRIM SET GET',
     run: async (client, prefix) => {
-      const key = `${prefix}session-events:permission-probe`
+      // Both keys in one slot, as the log's are: one DEL may not span slots on a cluster.
+      const key = `${prefix}{session-events:permission-probe}`
       await client.xadd(key, '*', 'p', '1')
       await client.xlen(key)
       await client.xrange(key, '-', '+', 'COUNT', 1)

@@ -31,6 +31,18 @@ export async function probeCrossSlotScripts (client: Redis, keyPrefix: string): 
   }
 }
 
+/**
+ * Whether a single-endpoint client has reached a node of an OSS cluster (Azure Managed Redis's default policy):
+ * INFO cluster says cluster_enabled:1. Such a client would be answered MOVED for most keys.
+ */
+export async function isClusterNode (client: Redis): Promise<boolean> {
+  try {
+    return /^cluster_enabled:1/m.test(await client.info('cluster'))
+  } catch {
+    return false // INFO not granted: nothing is known, and requests will say MOVED for themselves
+  }
+}
+
 /** Asks on every (re)connection of a single-endpoint client: the address may lead elsewhere after a failover. */
 export function watchCrossSlotScripts (client: RedisClient, keyPrefix: string, log: FastifyBaseLogger): void {
   if (client.isCluster) return
