@@ -15,6 +15,8 @@ import { Redis } from 'ioredis'
 
 const CROSS_SLOT_ALLOWED = new Set(['DEL', 'MSET', 'MGET', 'EXISTS', 'UNLINK', 'TOUCH'])
 const SUBSCRIBING = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE'])
+/** Scripts and functions: the name or body, then how many keys, then the keys. */
+const SCRIPTS = new Set(['EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'FCALL', 'FCALL_RO'])
 
 export interface EnterpriseProxy {
   port: number
@@ -27,18 +29,30 @@ interface Teardown { teardown (fn: () => unknown): void }
 
 export async function startEnterpriseProxy (t: Teardown, targetPort: number): Promise<EnterpriseProxy> {
   const inspector = new Redis({ port: targetPort })
-  // Commands that never name a key (PING, INFO, SCRIPT LOAD, ...) by the server's own table: first key 0, no
-  // movable keys and no subcommands, which may each have keys of their own.
-  const table = await inspector.call('COMMAND') as Array<[string, number, string[], number, ...unknown[]]>
-  const keyless = new Set(table
-    .filter(([, , flags, firstKey, ...rest]) =>
-      firstKey === 0 && !flags.includes('movablekeys') && ((rest[5] as unknown[] | undefined)?.length ?? 0) === 0)
-    .map(([name]) => name.toUpperCase()))
+  // Where each command's keys are, from the server's own table (COMMAND): first key, last key (negative: from the
+  // end) and step. Commands whose keys move (scripts name theirs by a count) or that have subcommands are asked of
+  // the server (COMMAND GETKEYS), but for the scripts, whose count is read here: asking costs a round trip.
+  type Entry = [string, number, string[], number, number, number, ...unknown[]]
+  const table = await inspector.call('COMMAND') as Entry[]
+  const fixed = new Map<string, { first: number, last: number, step: number }>()
+  for (const [name, , flags, first, last, step, ...rest] of table) {
+    const subcommands = (rest[3] as unknown[] | undefined)?.length ?? 0
+    if (!flags.includes('movablekeys') && subcommands === 0) fixed.set(name.toUpperCase(), { first, last, step })
+  }
   const refusals: string[] = []
   const sockets = new Set<Socket>()
 
   async function keysOf (command: Buffer[]): Promise<Buffer[]> {
-    if (keyless.has(command[0]!.toString().toUpperCase())) return []
+    const name = command[0]!.toString().toUpperCase()
+    if (SCRIPTS.has(name)) return command.slice(3, 3 + Number(command[2]?.toString()))
+    const spec = fixed.get(name)
+    if (spec !== undefined) {
+      if (spec.first === 0) return []
+      const last = spec.last < 0 ? command.length + spec.last : spec.last
+      const keys: Buffer[] = []
+      for (let i = spec.first; i <= last && i < command.length; i += spec.step) keys.push(command[i]!)
+      return keys
+    }
     try {
       return await inspector.callBuffer('COMMAND', 'GETKEYS', ...command) as Buffer[]
     } catch {
