@@ -144,3 +144,22 @@ t.test('bad values are refused by the schema, naming what is wrong', async (t) =
   const plaintext = await render(...base, '--set', 'redis.url=redis://cache:6379', '--set', 'redis.allowPlaintext=true')
   t.ok(find(plaintext, 'Deployment'), 'plaintext Redis renders once opted into')
 })
+
+t.test('Azure Managed Redis clustering policies: the client, and egress to a cluster\'s node ports', async (t) => {
+  const base = ['--values', `${CHART}/ci/cluster-values.yaml`]
+  const nodePorts = (manifests: Manifest[]) => find(manifests, 'NetworkPolicy')!.spec.egress
+    .flatMap((rule: { ports: Array<{ port: number, endPort?: number }> }) => rule.ports)
+    .filter((port: { endPort?: number }) => port.endPort !== undefined)
+  const oss = await render(...base)
+  t.equal(find(oss, 'ConfigMap')!.data.REDIS_CLUSTER, 'true', 'OSSCluster: the cluster-aware client')
+  t.same(nodePorts(oss),
+    [{ port: 8500, endPort: 8599, protocol: 'TCP' }, { port: 15000, endPort: 15999, protocol: 'TCP' }],
+    'and the nodes\' ports, which CLUSTER SLOTS announces')
+  for (const policy of ['EnterpriseCluster', 'NoCluster']) {
+    const single = await render(...base, '--set', `redis.clusteringPolicy=${policy}`)
+    t.equal(find(single, 'ConfigMap')!.data.REDIS_CLUSTER, 'false', `${policy}: one endpoint`)
+    t.same(nodePorts(single), [], 'on 10000 alone')
+    await t.rejects(render(...base, '--set', `redis.clusteringPolicy=${policy}`, '--set', 'redis.cluster=true'),
+      /redis.cluster: true contradicts redis.clusteringPolicy/, 'a contradiction fails the render')
+  }
+})

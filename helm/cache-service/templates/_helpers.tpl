@@ -35,3 +35,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "cache-service.terminationGracePeriodSeconds" -}}
 {{- add (div (add .Values.shutdownGraceMs 999) 1000) .Values.preStopSleepSeconds 5 -}}
 {{- end -}}
+
+{{/*
+Whether the service uses the cluster-aware client: redis.clusteringPolicy OSSCluster, or redis.cluster. A policy of
+one endpoint with cluster: true contradicts itself, and fails the render.
+*/}}
+{{- define "cache-service.redisCluster" -}}
+{{- $policy := .Values.redis.clusteringPolicy | default "" -}}
+{{- if and .Values.redis.cluster (has $policy (list "EnterpriseCluster" "NoCluster")) -}}
+{{- fail (printf "redis.cluster: true contradicts redis.clusteringPolicy %s (one endpoint): unset one" $policy) -}}
+{{- end -}}
+{{- or .Values.redis.cluster (eq $policy "OSSCluster") -}}
+{{- end }}
