@@ -40,12 +40,7 @@ export async function checkRedis (config: Config, { credential, print }: CheckOp
     let lastError: Error | undefined
     client.on('error', (err: Error) => { lastError = err })
     await waitUntilReady(client, CONNECT_TIMEOUT_MS).catch((err: Error) => {
-      const last = lastError as Error & { lastNodeError?: Error } | undefined
-      const cause = last?.lastNodeError ?? last
-      const advice = /cluster support disabled/.test(cause?.message ?? '')
-        ? ': this endpoint is no OSS cluster (the Enterprise or Non-clustered policy): set REDIS_CLUSTER=false'
-        : ''
-      throw new Error(cause === undefined ? err.message : `${err.message} (last error: ${cause.message})${advice}`)
+      throw new Error(lastError === undefined ? err.message : `${err.message} (last error: ${lastError.message})`)
     })
     print('connect: ok')
     print(`PING: ${await client.ping()}`)

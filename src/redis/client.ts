@@ -72,7 +72,11 @@ export async function readyOrRefused (client: RedisClient): Promise<void> {
     const onReady = () => settle()
     const onError = (err: Error & { lastNodeError?: Error }) => {
       const refusal = [err, err.lastNodeError].find((e) => e?.name === 'ReplyError')
-      if (refusal !== undefined) settle(new Error(`Redis refused the connection: ${refusal.message}`))
+      // A cluster client at one endpoint (the Enterprise or Non-clustered policy) is refused CLUSTER SLOTS.
+      const advice = refusal !== undefined && /cluster support disabled/.test(refusal.message)
+        ? ': this endpoint is no OSS cluster (the Enterprise or Non-clustered policy): set REDIS_CLUSTER=false'
+        : ''
+      if (refusal !== undefined) settle(new Error(`Redis refused the connection: ${refusal.message}${advice}`))
       const tls = [err, err.lastNodeError].find(isCertificateError)
       if (tls !== undefined) settle(new Error(`Redis's TLS certificate was not accepted: ${tls.message}`))
     }

@@ -49,6 +49,9 @@ t.test('a REDIS_CLUSTER that does not match the endpoint is named', async (t) =>
   await t.rejects(buildTestApp(t, { env: { REDIS_URL: `redis://${seed}` } }),
     /Redis is a node of an OSS cluster .*: set REDIS_CLUSTER=true/, 'the service refuses to start')
 
+  await t.rejects(buildTestApp(t, { env: { REDIS_CLUSTER: 'true', REDIS_URL: proxy.url } }),
+    /cluster support disabled: this endpoint is no OSS cluster .*: set REDIS_CLUSTER=false/,
+    'nor does it start as a cluster client at one endpoint')
   const clusterOnProxy = await check({ REDIS_CLUSTER: 'true', REDIS_URL: proxy.url })
   t.notOk(clusterOnProxy.passed)
   t.match(clusterOnProxy.output,
