@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { bearer, ISOLATED_SESSION_CALLERS_ENV, WRITER_A, WRITER_B } from '../helpers/api-keys.js'
+import { until } from '../helpers/until.js'
 import type { AppFactory } from './cache-contract.js'
 
 const JSON_TYPE = { 'content-type': 'application/json' }
@@ -398,7 +399,10 @@ export function sessionSubjectContract (t: Test, makeApp: AppFactory, { shared, 
     t.same(given.filter((id) => told.get(refOf(id)) !== 1), [], 'every session is told of, once')
     t.equal(events.length, given.length, 'and no other')
     t.ok(events.every(({ reason }) => reason === 'expired'))
-    t.equal(await indexRecords(app), 0, 'nothing of the index is left')
+    // A sweep tells of the ends it found before it settles their subjects, removing an index left empty: a reader
+    // may see the last event a moment before the index is gone.
+    await until(async () => await indexRecords(app) === 0, 'nothing of the index is left')
+    t.pass('nothing of the index is left')
   })
 
   t.test('a delete that comes after the session\'s time is up finds nothing, and the end is told as an expiry',

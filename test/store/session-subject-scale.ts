@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { storeUnderTest, type STORES } from '../helpers/store-under-test.js'
+import { storeUnderTest, type Store } from '../helpers/store-under-test.js'
 
 const MAX = 5000
 const JSON_TYPE = { 'content-type': 'application/json' }
@@ -39,7 +39,7 @@ async function listed (app: FastifyInstance, subject: string): Promise<number> {
   return count
 }
 
-export function sessionSubjectScale (t: Test, store: typeof STORES[number]): void {
+export function sessionSubjectScale (t: Test, store: Store): void {
   t.test(store, async (t) => {
     const { makeApp, countKeys } = await storeUnderTest(t, store)
     const app = await makeApp(t, { SESSION_SUBJECT_MAX_SESSIONS: String(MAX), SESSION_LIST_MAX_LIMIT: '1000' })
