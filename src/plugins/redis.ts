@@ -4,7 +4,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TokenCredential } from '@azure/core-auth'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
 import fp from 'fastify-plugin'
 import type { RedisConfig } from '../config/redis.js'
 import { closeRedisClient, createRedisClient, readyOrRefused, subscriberClient } from '../redis/client.js'
@@ -16,7 +15,7 @@ import { TokenRefresher, type TokenRefresherStatus } from '../redis/token-refres
 import type { BackoffOptions } from '../redis/token-schedule.js'
 import { listenForMaintenance } from '../redis/maintenance-events.js'
 import { missingPermissions } from '../redis/permissions.js'
-import { isClusterNode, watchCrossSlotScripts } from '../redis/slots.js'
+import { refuseClusterNode, watchCrossSlotScripts } from '../redis/slots.js'
 import { callRedis } from '../store/redis-call.js'
 import { StoreUnavailableError } from '../store/types.js'
 
@@ -146,16 +145,6 @@ export default fp<RedisPluginOptions>(async (app, options) => {
     await closeRedisClient(client)
   })
 }, { name: 'redis', dependencies: ['metrics'] })
-
-/**
- * A single-endpoint client on a node of an OSS cluster would be answered MOVED for the keys of every other node:
- * the service refuses to start, saying which setting is wrong, rather than fail most requests.
- */
-async function refuseClusterNode (client: RedisClient): Promise<void> {
-  if (client.isCluster || !await isClusterNode(client as Redis)) return
-  throw new Error('Redis is a node of an OSS cluster (Azure Managed Redis\'s OSS clustering policy, or Azure ' +
-    'Cache for Redis with clustering): set REDIS_CLUSTER=true')
-}
 
 /**
  * A user without a permission the service needs would fail requests half way, so the service refuses to start and

@@ -10,7 +10,7 @@ import { AZURE_MANAGED_REDIS } from '../config/redis.js'
 import { closeRedisClient, createRedisClient, waitUntilReady } from './client.js'
 import { connectionsOf, type RedisClient, type RedisCredentials } from './connections.js'
 import { missingPermissions } from './permissions.js'
-import { isClusterNode, probeCrossSlotScripts } from './slots.js'
+import { probeCrossSlotScripts, refuseClusterNode } from './slots.js'
 import { defaultAzureCredential, usernameFromToken } from './entra-identity.js'
 import { TokenRefresher } from './token-refresher.js'
 
@@ -47,9 +47,7 @@ export async function checkRedis (config: Config, { credential, print }: CheckOp
     const server = await connectionsOf(client)[0]!.info('server').catch(() => '')
     const version = /^redis_version:(\S+)/m.exec(server)?.[1] ?? 'unknown'
     print(`product: ${productOf(redis.nodes[0]!.host)}, Redis ${version}`)
-    if (!client.isCluster && await isClusterNode(client as Redis)) {
-      throw new Error('this endpoint is a node of an OSS cluster (cluster_enabled:1): set REDIS_CLUSTER=true')
-    }
+    await refuseClusterNode(client)
     const missing = await missingPermissions(client, config.keyPrefix)
     for (const line of missing) {
       print(`MISSING PERMISSION: ${line}. Grant it to the user (Redis: ACL SETUSER; Azure: a data access policy ` +

@@ -37,16 +37,20 @@ export function parseMaintenanceEvent (message: string): MaintenanceEvent | unde
   for (let i = 0; i + 1 < parts.length; i += 2) fields.set(parts[i]!, parts[i + 1]!)
   const type = fields.get('NotificationType')
   if (type === undefined || type === '') return undefined
-  const port = (value: string | undefined) =>
-    value === undefined || !/^\d{1,5}$/.test(value) ? undefined : Number(value)
+  const port = (name: string) => {
+    const value = fields.get(name)
+    return value === undefined || !/^\d{1,5}$/.test(value) ? undefined : Number(value)
+  }
   const isReplica = fields.get('IsReplica')?.toLowerCase()
+  const sslPort = port('SSLPort')
+  const nonSslPort = port('NonSSLPort')
   return {
     type,
     ...(fields.has('StartTimeInUTC') && { startTimeUtc: fields.get('StartTimeInUTC') }),
     ...(isReplica !== undefined && { isReplica: isReplica === 'true' }),
     ...(fields.has('IPAddress') && { ipAddress: fields.get('IPAddress') }),
-    ...(port(fields.get('SSLPort')) !== undefined && { sslPort: port(fields.get('SSLPort')) }),
-    ...(port(fields.get('NonSSLPort')) !== undefined && { nonSslPort: port(fields.get('NonSSLPort')) })
+    ...(sslPort !== undefined && { sslPort }),
+    ...(nonSslPort !== undefined && { nonSslPort })
   }
 }
 
@@ -83,6 +87,8 @@ export function listenForMaintenance (subscriber: () => RedisClient, registry: R
         `not subscribed to ${MAINTENANCE_CHANNEL}: maintenance events are not counted (grant the channel to have them)`)
     })
   }
+  // A standalone connection is subscribed at each ready, its first included (ioredis does not subscribe it again
+  // after a reconnect); a cluster's, once: ioredis subscribes it again wherever it moves.
   if (!client.isCluster) client.on('ready', subscribe)
-  subscribe()
+  if (client.isCluster || client.status === 'ready') subscribe()
 }

@@ -32,15 +32,17 @@ export async function probeCrossSlotScripts (client: Redis, keyPrefix: string): 
 }
 
 /**
- * Whether a single-endpoint client has reached a node of an OSS cluster (Azure Managed Redis's default policy):
- * INFO cluster says cluster_enabled:1. Such a client would be answered MOVED for most keys.
+ * A single-endpoint client on a node of an OSS cluster would be answered MOVED for the keys of every other node:
+ * startup and check:redis refuse it, saying which setting is wrong, rather than fail most requests.
  */
-export async function isClusterNode (client: Redis): Promise<boolean> {
-  try {
-    return /^cluster_enabled:1/m.test(await client.info('cluster'))
-  } catch {
-    return false // INFO not granted: nothing is known, and requests will say MOVED for themselves
-  }
+export async function refuseClusterNode (client: RedisClient): Promise<void> {
+  if (client.isCluster) return
+  // INFO cluster says cluster_enabled:1 on a cluster node. INFO not granted: nothing is known, and requests will say
+  // MOVED for themselves.
+  const cluster = await (client as Redis).info('cluster').catch(() => '')
+  if (!/^cluster_enabled:1/m.test(cluster)) return
+  throw new Error('Redis is a node of an OSS cluster (cluster_enabled:1: Azure Managed Redis\'s OSS clustering ' +
+    'policy, or Azure Cache for Redis with clustering): set REDIS_CLUSTER=true')
 }
 
 /** Asks on every (re)connection of a single-endpoint client: the address may lead elsewhere after a failover. */

@@ -8,10 +8,10 @@
 // Keys are found as the server finds them (COMMAND GETKEYS), so a script's declared keys count and nothing is
 // guessed. Sources: learn.microsoft.com's "Choose a clustering policy" and "best practices: client libraries"
 // (multi-key commands), and the error as Azure's proxy words it (reported in BerriAI/litellm#30065).
-import { once } from 'node:events'
 import { createConnection, createServer, type Socket } from 'node:net'
 import slotOf from 'cluster-key-slot'
 import { Redis } from 'ioredis'
+import { listenOnLoopback } from './free-port.js'
 
 const CROSS_SLOT_ALLOWED = new Set(['DEL', 'MSET', 'MGET', 'EXISTS', 'UNLINK', 'TOUCH'])
 const SUBSCRIBING = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE'])
@@ -164,10 +164,7 @@ export async function startEnterpriseProxy (t: Teardown, targetPort: number): Pr
       forward(command)
     }
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const port = await listenOnLoopback(server)
   t.teardown(async () => {
     for (const socket of sockets) socket.destroy()
     inspector.disconnect()

@@ -3,7 +3,7 @@
 // connections are dropped with it, or left on the old server (a connection that outlives the move). New connections
 // can be made slow to open, like one crossing a congested network.
 import { createConnection, createServer, type Socket } from 'node:net'
-import { once } from 'node:events'
+import { listenOnLoopback } from './free-port.js'
 
 export interface TcpProxy {
   port: number
@@ -46,10 +46,7 @@ export async function startTcpProxy (t: Teardown, targetPort: number): Promise<T
     client.pipe(upstream)
     upstream.pipe(client)
   }
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const port = await listenOnLoopback(server)
   t.teardown(async () => {
     for (const client of waiting) client.destroy()
     for (const [client, upstream] of pairs) {

@@ -45,9 +45,10 @@ t.test('a REDIS_CLUSTER that does not match the endpoint is named', async (t) =>
   const standaloneOnCluster = await check({ REDIS_URL: `redis://${seed}` })
   t.notOk(standaloneOnCluster.passed)
   t.match(standaloneOnCluster.output,
-    /FAILED: this endpoint is a node of an OSS cluster \(cluster_enabled:1\): set REDIS_CLUSTER=true/)
+    /FAILED: Redis is a node of an OSS cluster \(cluster_enabled:1: .*\): set REDIS_CLUSTER=true/)
   await t.rejects(buildTestApp(t, { env: { REDIS_URL: `redis://${seed}` } }),
-    /Redis is a node of an OSS cluster .*: set REDIS_CLUSTER=true/, 'the service refuses to start')
+    /Redis is a node of an OSS cluster \(cluster_enabled:1: .*\): set REDIS_CLUSTER=true/,
+    'the service refuses to start')
 
   await t.rejects(buildTestApp(t, { env: { REDIS_CLUSTER: 'true', REDIS_URL: proxy.url } }),
     /cluster support disabled: this endpoint is no OSS cluster .*: set REDIS_CLUSTER=false/,

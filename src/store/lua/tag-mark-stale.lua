@@ -1,6 +1,6 @@
 -- Marks cache entries stale for a soft invalidation of one of their tags (see mark-stale.lua), each only if it is
 -- still the write that the tag's member names; the twin of tag-evict.lua, which removes them. Memberships stay: a
--- marked entry still carries its tags. The service names one key a call (see tag-evict.lua).
+-- marked entry still carries its tags. Batched as tag-evict.lua is (see there).
 -- KEYS     the entries' hashes (see cache-put.lua)
 -- ARGV[i]  the write id the member of KEYS[i] names; ARGV[#KEYS + 1] the change channel, which announces each
 --          entry marked or removed (a lease ends with the purge, as with a delete)
