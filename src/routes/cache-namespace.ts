@@ -1,7 +1,7 @@
 // Where a caller's cache keys, tags and session ids live in the store: with KEY_ISOLATION=caller, in a namespace of
 // its own, so that no caller can read, overwrite, invalidate or end another's. Shared by the cache, bulk and session
 // routes.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Caller } from '../auth/caller.js'
 
 export type KeyIsolation = 'none' | 'caller'
@@ -23,7 +23,7 @@ export function storeNamesOf (isolation: KeyIsolation): StoreNamesOf {
   if (isolation === 'none') return () => unchanged
   return (caller) => {
     // A fixed-length hash of the caller's id, so that no caller id and key can spell another caller's namespace.
-    const namespace = createHash('sha256').update(caller.id).digest('hex').slice(0, NAMESPACE_LENGTH)
+    const namespace = hash('sha256', caller.id, 'hex').slice(0, NAMESPACE_LENGTH)
     return (name) => `${namespace}/${name}`
   }
 }

@@ -1,7 +1,7 @@
 // The /sessions resource: JSON session data with idle and absolute expiry, server-side merge patches,
 // unguessable ids and RFC 9110 preconditions; and per user (a subject): listings, revocations, caps and id rotation.
 // Session ids are bearer secrets: they are never logged, nor listed. Subjects may be personal data: never logged.
-import { createHash, randomBytes } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { z } from 'zod'
 import { authenticatedCaller, type Caller } from '../auth/caller.js'
@@ -19,6 +19,7 @@ import {
   sessionRevocationSchema, SessionSchema, sessionWriteSchema
 } from '../schemas/sessions.js'
 import type { SubjectLimitPolicy } from '../config/index.js'
+import { randomToken } from '../random-token.js'
 import type { SessionRecord, SessionWrite, SubjectLimit } from '../store/session-store.js'
 import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
 
@@ -395,15 +396,15 @@ function send (reply: { header (name: string, value: string): unknown }, id: str
 
 /** 32 random bytes: a session id no one guesses. */
 function newSessionId (): string {
-  return randomBytes(32).toString('base64url')
+  return randomToken(32)
 }
 
 /** Every write gets a fresh random tag, so a recreated session never matches a tag of the one before it. */
 function newEntityTag (): string {
-  return `"${randomBytes(16).toString('base64url')}"`
+  return `"${randomToken(16)}"`
 }
 
 /** What the logs say instead of a session id: enough to correlate lines, useless to hijack a session. */
 export function sessionRef (id: string): string {
-  return createHash('sha256').update(id).digest('base64url').slice(0, 12)
+  return hash('sha256', id, 'base64url').slice(0, 12)
 }

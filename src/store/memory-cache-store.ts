@@ -1,8 +1,8 @@
 // The embedded cache store: a Map with the same TTL, staleness, ETag, precondition, lease and tag semantics as the
 // Redis adapter. It lives in one process and forgets everything on restart, which is what a newcomer's first run
 // needs. Every method completes without awaiting, so each is as atomic as its Lua twin.
-import { randomBytes } from 'node:crypto'
 import { setImmediate } from 'node:timers/promises'
+import { randomToken } from '../random-token.js'
 import type {
   CacheLookup, CachePut, CacheStore, InvalidationMode, PutResult, TagInvalidation
 } from './cache-store.js'
@@ -70,7 +70,7 @@ export class MemoryCacheStore implements CacheStore {
     const held = this.#leases.get(key)
     if (held !== undefined) return { entry, lease: { state: 'held', ttlMs: held.ttlMs } }
     if (lease === undefined) return { entry, lease: undefined }
-    const token = randomBytes(16).toString('base64url')
+    const token = randomToken(16)
     this.#leases.set(key, { token }, lease.ttlMs)
     return { entry, lease: { state: 'granted', token, ttlMs: lease.ttlMs } }
   }

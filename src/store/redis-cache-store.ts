@@ -1,7 +1,7 @@
 // The Redis adapter of the cache store: one hash per entry, every read and untagged write one Lua round trip.
 // Tags are sorted sets of their entries' writes, kept by redis-tag-index.ts.
-import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
+import { randomToken } from '../random-token.js'
 import { RedisClock } from '../redis/clock.js'
 import type {
   CacheEntry, CacheLookup, ReadDirectives, CachePut, CacheStore, InvalidationMode, Lease, PutResult, TagInvalidation
@@ -110,7 +110,7 @@ export class RedisCacheStore implements CacheStore {
       const read = await this.#read(key)
       if (read !== undefined) return read
     }
-    const token = lease === undefined ? '' : randomBytes(16).toString('base64url')
+    const token = lease === undefined ? '' : randomToken(16)
     const reply = this.#redis.cacheGetBuffer(this.#prefix + key, lease === undefined ? '' : String(lease.ttlMs), token,
       maxValueBytes === undefined ? '' : String(maxValueBytes))
     const [value, contentType, etag, ttlMs, ageMs, leaseState, leaseMs, tooLarge, staleIfError] =

@@ -1,6 +1,6 @@
 // The storage port for sessions. Ids and subjects travel in the clear to the store, which alone decides how to key
 // them.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { SubjectLimitPolicy } from '../config/index.js'
 import type { Preconditions } from './preconditions.js'
 import type { DeleteResult } from './types.js'
@@ -148,7 +148,7 @@ export function isEventBefore (a: string, b: string): boolean {
  * it, and the Redis adapter keys the session by it); nobody can turn it back into the id.
  */
 export function sessionRefOf (id: string): string {
-  return createHash('sha256').update(id).digest('base64url')
+  return hash('sha256', id, 'base64url')
 }
 
 /**
