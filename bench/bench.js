@@ -8,6 +8,7 @@ import { hashApiKey } from '../dist/auth/api-keys.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { rssMiB, startCeiling, startProxy, startRedis, startService, withProcessUsage } from './processes.js'
 import { herd } from './herd.js'
+import { breakdown, COMPONENT_NAMES, profiling, readProfile } from './profile.js'
 import { hey } from './hey.js'
 import { invalidationDelay } from './invalidation.js'
 import { revocationLatency } from './revocation.js'
@@ -67,6 +68,8 @@ const TARGETS = [
   ]),
   { row: ROW.get, figure: 'peakRssMiB', atMost: 150, unit: 'MiB' }
 ]
+/** Profile the rows of missed targets and their references (BENCH_PROFILE=false: do not). */
+const PROFILE = process.env.BENCH_PROFILE !== 'false'
 /** wrk's share of one core past which a row is the load generator's pace, not the service's. */
 const LOAD_GENERATOR_SATURATED = 0.9
 
@@ -181,11 +184,13 @@ async function measureReferences (redisUrl) {
   const rows = []
   const idle = []
   for (const [start, references] of [
-    [() => startCeiling(), [{ name: 'ceiling: bare Fastify, 1 KiB', requests: [{ path: '/value' }] }]],
-    [() => startCeiling({ serviceHeaders: true }), [{
+    [(nodeArgs) => startCeiling({}, nodeArgs), [{
+      name: 'ceiling: bare Fastify, 1 KiB', requests: [{ path: '/value' }]
+    }]],
+    [(nodeArgs) => startCeiling({ serviceHeaders: true }, nodeArgs), [{
       name: 'reference: bare Fastify, 1 KiB with the service\'s response headers', requests: [{ path: '/value' }]
     }]],
-    [() => startProxy(redisUrl), [
+    [(nodeArgs) => startProxy(redisUrl, nodeArgs), [
       { name: ROW.proxyGet, requests: [{ path: '/value/hot' }] },
       { name: ROW.proxySet, requests: [{ method: 'PUT', path: '/value/written?ttl=60', body: KIB }] },
       { name: ROW.proxyGetRate, requests: [{ path: '/value/hot' }], rate: FIXED_RATE },
@@ -208,6 +213,7 @@ async function measureReferences (redisUrl) {
     idle.push({ name: references[0].name, rssMiB: await idleRss(target) })
     for (const reference of references) {
       const { name, bytes, rate } = reference
+      sources.set(name, { start, scenario: reference })
       rows.push({ name, reference: true, bytes, rate, ...await measure(target, reference) })
     }
     await target.stop()
@@ -226,13 +232,15 @@ async function measureRun (redisUrl, withHerd) {
   const { rows, idle } = await measureReferences(redisUrl)
 
   // A create's own cap (maxSessions) is held to the policy of SESSION_SUBJECT_CAP_POLICY, with no cap of the service's.
-  const onRedis = await startService({
+  const onRedisEnv = {
     REDIS_URL: redisUrl, AUTH_MODE: 'none', RATE_LIMIT_MAX: '0', SESSION_SUBJECT_CAP_POLICY: 'end-oldest'
-  })
+  }
+  const onRedis = await startService(onRedisEnv)
   idle.push({ name: 'the service, on Redis', rssMiB: await idleRss(onRedis) })
   const state = await prepare(onRedis.base)
   for (const scenario of scenarios(state)) {
     const { name, bytes, entries, rate } = scenario
+    sources.set(name, { start: (nodeArgs) => startService(onRedisEnv, nodeArgs), prepared: true, scenario })
     rows.push({ name, bytes, entries, rate, ...await measure(onRedis, scenario) })
   }
   const herdRows = withHerd ? await herd(onRedis.base, MEASURE_S) : undefined
@@ -242,15 +250,15 @@ async function measureRun (redisUrl, withHerd) {
   const keys = JSON.stringify([{ name: 'bench', sha256: hashApiKey(API_KEY), scopes: ['admin'] }])
   // The limit is on, with its counter in Redis, but high enough never to refuse: the default (100,000 a minute)
   // is reached within seconds at this rate, and what is measured is the cost of the limit, not its 429s.
-  const withAuth = await startService({
-    REDIS_URL: redisUrl, AUTH_MODE: 'api-key', API_KEYS: keys, RATE_LIMIT_MAX: '1000000000'
-  })
+  const withAuthEnv = { REDIS_URL: redisUrl, AUTH_MODE: 'api-key', API_KEYS: keys, RATE_LIMIT_MAX: '1000000000' }
+  const withAuth = await startService(withAuthEnv)
   const authorization = { Authorization: `Bearer ${API_KEY}` }
   await prepare(withAuth.base, authorization)
-  rows.push({
-    name: ROW.apiKey,
-    ...await measure(withAuth, { name: 'api-key', requests: [{ path: '/cache/hot' }] }, authorization)
+  const apiKeyScenario = { name: 'api-key', requests: [{ path: '/cache/hot' }] }
+  sources.set(ROW.apiKey, {
+    start: (nodeArgs) => startService(withAuthEnv, nodeArgs), headers: authorization, scenario: apiKeyScenario
   })
+  rows.push({ name: ROW.apiKey, ...await measure(withAuth, apiKeyScenario, authorization) })
   await withAuth.stop()
 
   // The near cache's fresh reads: the same GETs answered from the replica's memory, against Redis's above.
@@ -280,17 +288,42 @@ if (spawnSync('wrk', ['--version']).error !== undefined || spawnSync('hey').erro
 }
 
 const redis = await startRedis()
+/** How to measure each row again: the process to start (given node flags) and the scenario it is loaded with. */
+const sources = new Map()
 const runs = []
+let profiles = []
 try {
   for (let run = 0; run < RUNS; run++) {
     console.log(`run ${run + 1} of ${RUNS}`)
     runs.push(await measureRun(redis.url, run === 0))
   }
+  if (PROFILE) profiles = await profileMisses(judge(runs), medianRows(runs))
 } finally {
   redis.stop()
 }
 
-report(runs)
+report(runs, profiles)
+
+/**
+ * The rows of missed throughput targets, each with its reference, run once more under V8's profiler: where each
+ * spends its CPU, so that a miss says why. The data they read is in Redis from the runs.
+ */
+async function profileMisses (judged, rows) {
+  const pairs = judged.filter(({ met, of, figure }) => !met && of !== undefined && figure === 'requestsPerSecond')
+  const profiled = new Map()
+  for (const name of new Set(pairs.flatMap(({ row, of }) => [row, of]))) {
+    console.log(`profiling ${name}`)
+    const { start, scenario, headers } = sources.get(name)
+    const { dir, nodeArgs } = profiling()
+    const target = await start(nodeArgs)
+    const { window } = await measure(target, scenario, headers)
+    await target.stop()
+    // The profiler's own cost lands on the process's CPU time, so the shares are of the runs' figure, without it.
+    const { cpuMicroseconds } = rows.find((row) => row.name === name)
+    profiled.set(name, { cpuMicroseconds, ...breakdown(readProfile(dir), window) })
+  }
+  return pairs.map(({ row, of }) => ({ row, of, profile: profiled.get(row), reference: profiled.get(of) }))
+}
 
 /** The middle value (of an even count, the mean of the two middle ones). */
 function median (values) {
@@ -340,7 +373,7 @@ function judge (runs) {
   })
 }
 
-function report (runs) {
+function report (runs, profiles) {
   const rows = medianRows(runs)
   const [ceiling] = rows
   const lines = [
@@ -408,8 +441,9 @@ function report (runs) {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, ${wrkVersion}, hey`
   const verdict = misses.length === 0 ? 'Every target met.' : `Targets missed:\n- ${misses.join('\n- ')}`
+  const profileSection = profiles.length === 0 ? '' : `\n${profileTables(profiles)}`
   console.log([table, targetTable, idleLine, bulkLine, invalidationLine, sessionsLine, herdTable, verdict]
-    .join('\n\n'))
+    .join('\n\n') + profileSection)
   writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), `# Benchmarks
 
 The latest \`npm run bench\`, on ${new Date().toISOString().slice(0, 10)}: ${machine}.
@@ -448,6 +482,34 @@ for ${MEASURE_S} s; how many times the value was computed, without and with leas
 ${herdTable}
 
 ${verdict}
-`)
+${profileSection}`)
   process.exitCode = misses.length === 0 ? 0 : 1
+}
+
+/** Each missed target's row beside its reference: µs per request by component, then the row's largest functions. */
+function profileTables (profiles) {
+  const sections = profiles.map(({ row, of, profile, reference }) => {
+    const lines = [`| µs per request | ${row} | ${of} | difference |`, '|---|---:|---:|---:|']
+    for (const component of COMPONENT_NAMES) {
+      const [mine, theirs] = [profile, reference].map((p) => (p.components.get(component) ?? 0) * p.cpuMicroseconds)
+      if (mine + theirs < 0.05) continue
+      lines.push(`| ${component} | ${mine.toFixed(1)} | ${theirs.toFixed(1)} | ${(mine - theirs).toFixed(1)} |`)
+    }
+    lines.push(`| **all** (the runs' median) | ${profile.cpuMicroseconds.toFixed(1)} | ` +
+      `${reference.cpuMicroseconds.toFixed(1)} | ${(profile.cpuMicroseconds - reference.cpuMicroseconds).toFixed(1)} |`)
+    const largest = [...profile.functions].sort((a, b) => b[1] - a[1]).slice(0, 12)
+      .map(([name, share]) => `${name} ${(share * profile.cpuMicroseconds).toFixed(1)}`).join('; ')
+    return `### ${row}\n\n${lines.join('\n')}\n\nIts largest functions by self time, µs per request: ${largest}.`
+  })
+  return `
+## Where the CPU goes, for the throughput targets missed
+
+Each missed target's row and its reference, run once more (after the runs above) with V8's sampling profiler on (a
+sample a millisecond). A process's busy samples of the measured seconds are grouped by what ran them, and each
+group's share is given of the process's CPU µs per request in the runs above (the profiler's own cost left out); a
+native function is counted with its caller, but for the socket writes, which are the write system call (on loopback
+the kernel's TCP path, receiving end included). \`BENCH_PROFILE=false\` leaves this out.
+
+${sections.join('\n\n')}
+`
 }

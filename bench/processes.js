@@ -48,12 +48,13 @@ export async function startRedis () {
 
 /**
  * The production build with production settings (JSON logs at info to stdout, metrics on their port), plus env.
- * stdout goes to /dev/null: the process writes every log line as it would in a pod.
+ * stdout goes to /dev/null: the process writes every log line as it would in a pod. nodeArgs: flags for node (the
+ * profiler's, bench/profile.js).
  */
-export async function startService (env) {
+export async function startService (env, nodeArgs = []) {
   const port = await freePort()
   const metricsPort = await freePort()
-  const child = spawn(process.execPath, [SERVER], {
+  const child = spawn(process.execPath, [...nodeArgs, SERVER], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
@@ -76,18 +77,18 @@ export function rssMiB (pid) {
 }
 
 /** The bare Fastify route answering a constant 1 KiB (ceiling.js); with the service's response headers if asked. */
-export async function startCeiling ({ serviceHeaders = false } = {}) {
-  return await startReference(CEILING, ...(serviceHeaders ? ['--headers'] : []))
+export async function startCeiling ({ serviceHeaders = false } = {}, nodeArgs = []) {
+  return await startReference(nodeArgs, CEILING, ...(serviceHeaders ? ['--headers'] : []))
 }
 
 /** The bare Fastify + ioredis GET proxy (proxy.js), on the given Redis. */
-export async function startProxy (redisUrl) {
-  return await startReference(PROXY, redisUrl)
+export async function startProxy (redisUrl, nodeArgs = []) {
+  return await startReference(nodeArgs, PROXY, redisUrl)
 }
 
-async function startReference (script, ...args) {
+async function startReference (nodeArgs, script, ...args) {
   const port = await freePort()
-  const child = spawn(process.execPath, [script, String(port), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, script, String(port), ...args], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc']
   })
   await once(child, 'message')
@@ -103,7 +104,8 @@ async function stop (child) {
 
 /**
  * Samples a process's resident memory every 100 ms while `work` runs, and reads the CPU time it used meanwhile, and
- * that of another process (redis-server) if given; resolves with the work's result, the peak and the CPU seconds.
+ * that of another process (redis-server) if given; resolves with the work's result, the peak, the CPU seconds, and
+ * when the work ran (µs of the monotonic clock, which V8's profiles count in too).
  */
 export async function withProcessUsage (pid, work, alsoPid) {
   let peak = 0
@@ -113,14 +115,26 @@ export async function withProcessUsage (pid, work, alsoPid) {
     sample()
     const cpuBefore = cpuSeconds(pid)
     const alsoBefore = alsoPid === undefined ? 0 : cpuSeconds(alsoPid)
+    const from = monotonicMicroseconds()
     const result = await work()
+    const to = monotonicMicroseconds()
     const cpuAfter = cpuSeconds(pid)
     const alsoAfter = alsoPid === undefined ? 0 : cpuSeconds(alsoPid)
     sample()
-    return { ...result, peakRssMiB: peak, cpuSeconds: cpuAfter - cpuBefore, alsoCpuSeconds: alsoAfter - alsoBefore }
+    return {
+      ...result,
+      peakRssMiB: peak,
+      cpuSeconds: cpuAfter - cpuBefore,
+      alsoCpuSeconds: alsoAfter - alsoBefore,
+      window: { from, to }
+    }
   } finally {
     clearInterval(timer)
   }
+}
+
+function monotonicMicroseconds () {
+  return Number(process.hrtime.bigint() / 1000n)
 }
 
 /** User and system CPU time of a process so far: /proc/<pid>/stat counts it in ticks of 1/100 s (USER_HZ). */
