@@ -6,7 +6,8 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 
 export interface ServiceMetrics {
   registry: Registry
-  cacheLookups: Counter<'result'>
+  /** Cache reads by result, each series found once (counting through labels hashes them on every read). */
+  cacheLookups: Record<'hit' | 'stale' | 'miss', { inc: () => void }>
   rateLimited: Counter
 }
 
@@ -43,14 +44,19 @@ export default fp(async (app) => {
     done()
   })
 
+  const cacheLookups = new Counter({
+    name: 'cache_lookups_total',
+    help: 'Cache reads, by result: hit (fresh), stale, or miss',
+    labelNames: ['result'],
+    registers: [registry]
+  })
   const metrics: ServiceMetrics = {
     registry,
-    cacheLookups: new Counter({
-      name: 'cache_lookups_total',
-      help: 'Cache reads, by result: hit or miss',
-      labelNames: ['result'],
-      registers: [registry]
-    }),
+    cacheLookups: {
+      hit: cacheLookups.labels('hit'),
+      stale: cacheLookups.labels('stale'),
+      miss: cacheLookups.labels('miss')
+    },
     rateLimited: new Counter({
       name: 'rate_limited_requests_total', help: 'Requests refused with 429 by the rate limit', registers: [registry]
     })

@@ -73,7 +73,7 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
       entries: request.body.keys.map((key, i) => {
         const { entry, tooLarge } = found[i]!
         if (tooLarge === true) return { key, found: true, tooLarge: true }
-        app.metrics.cacheLookups.inc({ result: lookupResult(entry) })
+        app.metrics.cacheLookups[lookupResult(entry)].inc()
         if (entry === undefined) return { key, found: false }
         const { value, etag, ttlMs } = entry
         // A stale entry is served, as GET serves it, with no freshness left, and said to be stale.

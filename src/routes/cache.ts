@@ -107,7 +107,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
         waiter: { caller: caller.id, signal: waitMs > 0 ? clientGone(reply) : undefined }
       })
       const { entry, lease, waited } = found
-      app.metrics.cacheLookups.inc({ result: lookupResult(entry) })
+      app.metrics.cacheLookups[lookupResult(entry)].inc()
       setCacheStatus(reply, found)
       setLease(reply, lease)
       if (waited) reply.header('preference-applied', `wait=${waitMs / 1000}`)
