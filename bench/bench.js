@@ -240,7 +240,7 @@ async function measureRun (redisUrl, withHerd) {
   const state = await prepare(onRedis.base)
   for (const scenario of scenarios(state)) {
     const { name, bytes, entries, rate } = scenario
-    sources.set(name, { start: (nodeArgs) => startService(onRedisEnv, nodeArgs), prepared: true, scenario })
+    sources.set(name, { start: (nodeArgs) => startService(onRedisEnv, nodeArgs), scenario })
     rows.push({ name, bytes, entries, rate, ...await measure(onRedis, scenario) })
   }
   const herdRows = withHerd ? await herd(onRedis.base, MEASURE_S) : undefined

@@ -79,7 +79,7 @@ export function breakdown (profile, window) {
     functions.set(fn, (functions.get(fn) ?? 0) + 1)
   })
   const shares = (counts) => new Map([...counts].map(([name, count]) => [name, count / busy]))
-  return { samples: busy, components: shares(components), functions: shares(functions) }
+  return { components: shares(components), functions: shares(functions) }
 }
 
 function classify ({ callFrame: { functionName, url } }, ofCaller) {

@@ -1,7 +1,6 @@
 // The /sessions resource: JSON session data with idle and absolute expiry, server-side merge patches,
 // unguessable ids and RFC 9110 preconditions; and per user (a subject): listings, revocations, caps and id rotation.
 // Session ids are bearer secrets: they are never logged, nor listed. Subjects may be personal data: never logged.
-import { hash } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { z } from 'zod'
 import { authenticatedCaller, type Caller } from '../auth/caller.js'
@@ -20,7 +19,7 @@ import {
 } from '../schemas/sessions.js'
 import type { SubjectLimitPolicy } from '../config/index.js'
 import { randomToken } from '../random-token.js'
-import type { SessionRecord, SessionWrite, SubjectLimit } from '../store/session-store.js'
+import { sessionRefOf, type SessionRecord, type SessionWrite, type SubjectLimit } from '../store/session-store.js'
 import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
 
 export interface SessionRoutesOptions {
@@ -404,7 +403,10 @@ function newEntityTag (): string {
   return `"${randomToken(16)}"`
 }
 
-/** What the logs say instead of a session id: enough to correlate lines, useless to hijack a session. */
+/**
+ * What the logs say instead of a session id (or a subject): the start of its ref, enough to correlate lines, useless
+ * to hijack a session.
+ */
 export function sessionRef (id: string): string {
-  return hash('sha256', id, 'base64url').slice(0, 12)
+  return sessionRefOf(id).slice(0, 12)
 }
