@@ -1,10 +1,11 @@
 // Parses process.env once, at startup, into a frozen and typed Config. Nothing else reads process.env
-// (but @azure/identity, which reads its own AZURE_* variables).
+// (but @azure/identity, which reads its own AZURE_* variables; the OTEL_* ones are read here and handed to the SDK).
 import { z } from 'zod'
 import { boolean, integer, oneOf, text } from './env.js'
 import { httpConfigFrom, HttpEnvShape, type HttpConfig } from './http.js'
 import { redisConfigFrom, RedisEnvShape, type RedisConfig } from './redis.js'
 import { securityConfigFrom, SecurityEnvShape, type SecurityConfig } from './security.js'
+import { tracingConfigFrom, TelemetryEnvShape, type TracingConfig } from './telemetry.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const TTL_MAX = 2 ** 31 - 1
@@ -43,7 +44,8 @@ const EnvSchema = z.object({
   METRICS_PORT: integer(0, 65535, 9090),
   ...HttpEnvShape,
   ...RedisEnvShape,
-  ...SecurityEnvShape
+  ...SecurityEnvShape,
+  ...TelemetryEnvShape
 }).transform((env, ctx) => {
   const issue = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message })
   if (env.CACHE_DEFAULT_TTL_SECONDS > env.CACHE_MAX_TTL_SECONDS) {
@@ -64,6 +66,7 @@ const EnvSchema = z.object({
     keyPrefix: env.KEY_PREFIX,
     http: httpConfigFrom(env, issue),
     metrics: { enabled: env.METRICS_ENABLED, port: env.METRICS_PORT },
+    tracing: tracingConfigFrom(env, issue),
     redis,
     security: securityConfigFrom(env, redis !== undefined, issue),
     cache: {
@@ -110,6 +113,8 @@ export interface Config {
   readonly http: HttpConfig
   /** The Prometheus listener, apart from the API. */
   readonly metrics: { readonly enabled: boolean, readonly port: number }
+  /** OpenTelemetry traces over OTLP; undefined: off. */
+  readonly tracing: TracingConfig | undefined
   /** undefined selects the embedded memory store. */
   readonly redis: RedisConfig | undefined
   readonly security: SecurityConfig

@@ -1,9 +1,58 @@
 // Runs one command of a Redis adapter: a failure becomes one of the store's own errors, and every command, failed or
-// not, is published for the metrics.
+// not, is published for the metrics and traced for the spans.
 import type { Cluster, Redis } from 'ioredis'
-import { redisCommandChannel, type RedisCommandEvent } from '../redis/command-events.js'
+import { redisCallChannel, redisCommandChannel, type RedisCommandEvent } from '../redis/command-events.js'
 import { noteCrossSlotRefusal } from '../redis/slots.js'
 import { StoreFullError, StoreUnavailableError } from './types.js'
+
+const script = (name: string) => ({ operation: 'EVALSHA', script: name })
+const plain = (operation: string) => ({ operation, script: undefined })
+
+/**
+ * Every command the adapters run, by the store's name for it (the metrics' label), and what it sends Redis: a plain
+ * command, or a script by its SHA (spans name the script, never its body).
+ */
+export const STORE_COMMANDS = {
+  cacheGet: script('cacheGet'),
+  cachePut: script('cachePut'),
+  cacheMarkStale: script('cacheMarkStale'),
+  conditionalDelete: script('conditionalDelete'),
+  tagAdd: script('tagAdd'),
+  tagTake: script('tagTake'),
+  tagMarkStale: script('tagMarkStale'),
+  tagEvict: script('tagEvict'),
+  tagConfirm: plain('ZSCORE'),
+  tagCount: plain('ZCARD'),
+  tagForget: plain('ZREM'),
+  tagScan: plain('ZSCAN'),
+  hget: plain('HGET'),
+  sessionGet: script('sessionGet'),
+  sessionPut: script('sessionPut'),
+  sessionPatch: script('sessionPatch'),
+  sessionDelete: script('sessionDelete'),
+  sessionTake: script('sessionTake'),
+  sessionRestore: script('sessionRestore'),
+  sessionSummary: script('sessionSummary'),
+  sessionEnd: script('sessionEnd'),
+  sessionEventsAdd: script('sessionEventsAdd'),
+  sessionEventsRead: script('sessionEventsRead'),
+  subjectAdmit: script('subjectAdmit'),
+  subjectCheck: script('subjectCheck'),
+  subjectReturn: script('subjectReturn'),
+  subjectTake: script('subjectTake'),
+  subjectSwap: script('subjectSwap'),
+  subjectPage: script('subjectPage'),
+  subjectDoubts: script('subjectDoubts'),
+  dueNote: script('dueNote'),
+  dueClaim: script('dueClaim'),
+  dueSettle: script('dueSettle'),
+  rateLimit: script('rateLimitGrant'),
+  heartbeat: plain('PUBLISH'),
+  ping: plain('PING'),
+  time: plain('TIME')
+} as const
+
+export type StoreCommand = keyof typeof STORE_COMMANDS
 
 /** A Redis client's failure as one of the store's own errors. */
 export function storeErrorOf (err: unknown): StoreFullError | StoreUnavailableError {
@@ -87,11 +136,14 @@ function deadlinesOf (redis: Redis | Cluster): Deadlines {
  * pipeline is in flight: on a hung Redis each batch would wait for the one before it to time out, and the n-th
  * request would wait n timeouts.
  */
-export async function callRedis<T> (redis: Redis | Cluster, command: string, reply: Promise<T>): Promise<T> {
+export async function callRedis<T> (redis: Redis | Cluster, command: StoreCommand, reply: Promise<T>): Promise<T> {
   const started = performance.now()
   let failed = false
   try {
-    return await deadlinesOf(redis).bound(command, reply)
+    const answer = deadlinesOf(redis).bound(command, reply)
+    if (!redisCallChannel.hasSubscribers) return await answer
+    return await redisCallChannel.tracePromise(async () => await answer,
+      { command, ...STORE_COMMANDS[command], client: redis })
   } catch (err) {
     failed = true
     noteCrossSlotRefusal(redis, err)

@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { scriptsMaySpanSlots } from '../redis/slots.js'
 import type { InvalidationMode, TagInvalidation } from './cache-store.js'
-import { callRedis } from './redis-call.js'
+import { callRedis, type StoreCommand } from './redis-call.js'
 
 /** A write id is a UUID: a member is "<36 characters>:<key>". */
 const WRITE_ID_LENGTH = 36
@@ -150,7 +150,7 @@ export class RedisTagIndex {
    * one tick, which auto-pipelining makes one round trip per node. Resolves to each member's entry key, write id and
    * reply (0 for a stale member).
    */
-  async #perEntry<R> (members: readonly string[], command: string,
+  async #perEntry<R> (members: readonly string[], command: StoreCommand,
     script: (count: number, keysThenArgs: string[]) => Promise<R[]>)
     : Promise<Array<{ key: string, writeId: string, reply: R | 0 }>> {
     const writes = members.map((member) =>

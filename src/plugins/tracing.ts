@@ -1,0 +1,165 @@
+// OpenTelemetry traces, when OTEL_* configures them (config/telemetry.ts): a server span per request, continuing the
+// caller's W3C traceparent (@fastify/otel), a client span per Redis call under it (the store's calls, traced on a
+// diagnostics channel), and the request's log lines carrying its trace_id and span_id. Spans go out over OTLP in
+// batches, through a queue of bounded size that drops rather than grows when the collector is slow or gone.
+//
+// A span never holds a value, a session id, a token or a key: the URL is the route's template with its secret
+// parameters redacted (as the logs show it), and a Redis span names the command or the script, never an argument.
+import { FastifyOtelInstrumentation } from '@fastify/otel'
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import {
+  AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler,
+  TraceIdRatioBasedSampler, type Sampler
+} from '@opentelemetry/sdk-trace-node'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Cluster, Redis } from 'ioredis'
+import type { TracingConfig } from '../config/telemetry.js'
+import { loggedPath } from '../http/logged-url.js'
+import { DOCUMENT_INFO } from '../openapi/document.js'
+import { redisCallChannel, type RedisCallContext } from '../redis/command-events.js'
+
+/** The instrumentation scope of the service's own spans (Redis calls, lease waits, token refreshes). */
+export const TRACER_NAME = 'cache-service'
+
+export interface TracingPluginOptions {
+  tracing: TracingConfig
+}
+
+let contextManagerSet = false
+
+export default fp<TracingPluginOptions>(async (app, { tracing }) => {
+  const { version } = DOCUMENT_INFO
+  // The context follows a request through its awaits; the propagator reads and writes traceparent and tracestate.
+  // Both are process-wide, and stateless: set once.
+  if (!contextManagerSet) {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+    contextManagerSet = true
+  }
+  const exporterOptions = { url: tracing.url, headers: tracing.headers, timeoutMillis: tracing.timeoutMs }
+  const exporter = tracing.protocol === 'http/json'
+    ? new JsonExporter(exporterOptions)
+    : new ProtobufExporter(exporterOptions)
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({
+      ...tracing.resourceAttributes,
+      'service.name': tracing.serviceName,
+      'service.version': version
+    }),
+    sampler: samplerOf(tracing),
+    spanProcessors: [new BatchSpanProcessor(exporter, {
+      scheduledDelayMillis: tracing.batch.scheduleDelayMs,
+      exportTimeoutMillis: tracing.batch.exportTimeoutMs,
+      maxQueueSize: tracing.batch.maxQueueSize,
+      maxExportBatchSize: tracing.batch.maxExportBatchSize
+    })]
+  })
+  // The global provider serves the spans begun outside a request (token refreshes), through trace.getTracer. One
+  // process has one app; a second app built in the same process (tests) keeps its spans to its own provider.
+  const global = trace.setGlobalTracerProvider(provider)
+
+  const instrumentation = new FastifyOtelInstrumentation({
+    // A span per hook would cost more than the request it measures; the handler's span holds the Redis calls.
+    instrumentHooks: false,
+    instrumentHandler: false,
+    requestHook: (span: Span, request: FastifyRequest) => { describeRequest(span, request) }
+  })
+  instrumentation.setTracerProvider(provider)
+  await app.register(instrumentation.plugin())
+  // Runs after @fastify/otel's own onRequest, in the request's span: a traced request's log lines carry its ids.
+  app.addHook('onRequest', (request, reply, done) => {
+    const span = trace.getSpan(context.active())
+    if (span?.isRecording() === true) {
+      const { traceId, spanId } = span.spanContext()
+      request.log = reply.log = request.log.child({ trace_id: traceId, span_id: spanId })
+    }
+    done()
+  })
+
+  const redisSpans = traceRedisCalls(provider.getTracer(TRACER_NAME, version))
+  app.addHook('onClose', async () => {
+    redisSpans.stop()
+    // Sends what is queued (within OTEL_BSP_EXPORT_TIMEOUT), then lets go of the exporter.
+    await provider.shutdown()
+    if (global) trace.disable()
+  })
+}, { name: 'tracing' })
+
+function samplerOf ({ sampler, samplerRatio }: TracingConfig): Sampler {
+  const root = {
+    always_on: new AlwaysOnSampler(),
+    always_off: new AlwaysOffSampler(),
+    traceidratio: new TraceIdRatioBasedSampler(samplerRatio)
+  }[sampler.replace(/^parentbased_/, '') as 'always_on' | 'always_off' | 'traceidratio']
+  return sampler.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root
+}
+
+/**
+ * The server span as the HTTP semantic conventions name it (`GET /cache/:key`), with the URL as the logs show it
+ * (never the raw one: it may carry a session id) in place of the one @fastify/otel records.
+ */
+function describeRequest (span: Span, request: FastifyRequest): void {
+  const route = request.routeOptions.url
+  span.updateName(route === undefined ? request.method : `${request.method} ${route}`)
+  span.setAttributes({
+    'url.path': loggedPath(request),
+    'url.scheme': request.protocol,
+    'server.address': request.hostname,
+    'client.address': request.ip,
+    'network.protocol.version': request.raw.httpVersion
+  })
+  if (request.port !== null) span.setAttribute('server.port', request.port)
+}
+
+/**
+ * A client span for each store call on Redis made within a traced request (calls of the service's own, such as
+ * heartbeats, start no trace), as the database conventions name it: `EVALSHA cacheGet`, `HGET`.
+ */
+function traceRedisCalls (tracer: Tracer): { stop: () => void } {
+  const handlers = {
+    start (call: RedisCallContext) {
+      const parent = context.active()
+      if (trace.getSpan(parent)?.isRecording() !== true) return
+      call.span = tracer.startSpan(call.script === undefined ? call.operation : `${call.operation} ${call.script}`, {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system.name': 'redis',
+          'db.operation.name': call.operation,
+          ...(call.script !== undefined && { 'db.stored_procedure.name': call.script }),
+          'cache_service.redis.command': call.command,
+          ...serverOf(call.client)
+        }
+      }, parent)
+    },
+    error (call: RedisCallContext & { error: unknown }) {
+      const span = call.span as Span | undefined
+      if (span === undefined) return
+      span.setStatus({ code: SpanStatusCode.ERROR })
+      span.setAttribute('error.type', call.error instanceof Error ? call.error.name : 'Error')
+    },
+    asyncEnd (call: RedisCallContext) {
+      (call.span as Span | undefined)?.end()
+    },
+    // The call's synchronous part, and the moment its answer is taken up: nothing to record.
+    end () {},
+    asyncStart () {}
+  }
+  redisCallChannel.subscribe(handlers)
+  return { stop: () => { redisCallChannel.unsubscribe(handlers) } }
+}
+
+/**
+ * Where a call goes: the server and database of a standalone client. A cluster's call goes to the node that holds
+ * its key's slot, which only ioredis knows when it sends it, so it names none.
+ */
+function serverOf (client: Redis | Cluster): Record<string, string | number> {
+  if (client.isCluster) return {}
+  const { host, port, db } = (client as Redis).options
+  return { 'server.address': host ?? 'localhost', 'server.port': port ?? 6379, 'db.namespace': String(db ?? 0) }
+}
