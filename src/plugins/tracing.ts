@@ -23,9 +23,7 @@ import type { TracingConfig } from '../config/telemetry.js'
 import { loggedPath } from '../http/logged-url.js'
 import { DOCUMENT_INFO } from '../openapi/document.js'
 import { redisCallChannel, type RedisCallContext } from '../redis/command-events.js'
-
-/** The instrumentation scope of the service's own spans (Redis calls, lease waits, token refreshes). */
-export const TRACER_NAME = 'cache-service'
+import { callsUntraced, TRACER_NAME } from '../tracer.js'
 
 export interface TracingPluginOptions {
   tracing: TracingConfig
@@ -119,13 +117,14 @@ function describeRequest (span: Span, request: FastifyRequest): void {
 
 /**
  * A client span for each store call on Redis made within a traced request (calls of the service's own, such as
- * heartbeats, start no trace), as the database conventions name it: `EVALSHA cacheGet`, `HGET`.
+ * heartbeats, start no trace; a batch's are covered by its span), as the database conventions name it:
+ * `EVALSHA cacheGet`, `HGET`.
  */
 function traceRedisCalls (tracer: Tracer): { stop: () => void } {
   const handlers = {
     start (call: RedisCallContext) {
       const parent = context.active()
-      if (trace.getSpan(parent)?.isRecording() !== true) return
+      if (trace.getSpan(parent)?.isRecording() !== true || callsUntraced(parent)) return
       call.span = tracer.startSpan(call.script === undefined ? call.operation : `${call.operation} ${call.script}`, {
         kind: SpanKind.CLIENT,
         attributes: {

@@ -1,7 +1,9 @@
 // Keeps a Microsoft Entra ID access token for Redis fresh, for any @azure/identity TokenCredential.
 // It knows nothing of HTTP or of Redis connections: each new token is handed to `apply`.
 import type { AccessToken, TokenCredential } from '@azure/core-auth'
+import { SpanStatusCode, type Span } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
+import { inSpan } from '../tracer.js'
 import { cachedCopyRetryDelay, refreshDelay, retryDelay, type BackoffOptions } from './token-schedule.js'
 
 export interface TokenRefresherOptions {
@@ -54,7 +56,9 @@ export class TokenRefresher {
 
   /** Refreshes now. One refresh runs at a time: a call while one is under way waits for that one. */
   async refresh (): Promise<void> {
-    this.#inFlight ??= this.#refreshOnce().finally(() => { this.#inFlight = undefined })
+    // A trace of its own, whatever request or timer started it: a person looking at failing refreshes finds each.
+    this.#inFlight ??= inSpan('entra token refresh', { root: true }, async (span) => { await this.#refreshOnce(span) })
+      .finally(() => { this.#inFlight = undefined })
     await this.#inFlight
   }
 
@@ -73,12 +77,12 @@ export class TokenRefresher {
     clearTimeout(this.#timer)
   }
 
-  async #refreshOnce (): Promise<void> {
+  async #refreshOnce (span: Span): Promise<void> {
     let token: AccessToken
     try {
       token = await this.#fetch()
     } catch (err) {
-      this.#fail(err, 'redis token refresh failed')
+      this.#fail(span, err, 'redis token refresh failed')
       return
     }
     const previous = this.#current!
@@ -87,6 +91,7 @@ export class TokenRefresher {
       // Credentials cache tokens until shortly before expiry; this one is not new, so there is nothing to send.
       const delay = cachedCopyRetryDelay(previous, Date.now())
       this.#options.log.debug({ retryInMs: Math.round(delay) }, 'redis token: the credential returned its cached token')
+      span.setAttribute('cache_service.token.outcome', 'cached')
       this.#plan(delay)
       return
     }
@@ -94,10 +99,14 @@ export class TokenRefresher {
       await this.#options.apply(token, previous)
     } catch (err) {
       // A token that did not reach the connections is no refresh: counted, logged and retried like a failed fetch.
-      this.#fail(err, 'redis token could not be applied')
+      this.#fail(span, err, 'redis token could not be applied')
       return
     }
     this.#accept(token)
+    span.setAttributes({
+      'cache_service.token.outcome': 'refreshed',
+      'cache_service.token.expires_at': new Date(token.expiresOnTimestamp).toISOString()
+    })
   }
 
   #accept (token: AccessToken): void {
@@ -109,7 +118,7 @@ export class TokenRefresher {
     this.#plan(refreshDelay(token, Date.now()))
   }
 
-  #fail (err: unknown, message: string): void {
+  #fail (span: Span, err: unknown, message: string): void {
     this.#consecutiveFailures++
     this.#status.refreshFailures++
     const transient = isTransientCredentialError(err)
@@ -117,6 +126,14 @@ export class TokenRefresher {
     const delay = transient ? retryDelay(this.#consecutiveFailures, backoff) : backoff.maxDelayMs
     const error = err instanceof Error ? { name: err.name, message: err.message } : { message: String(err) }
     const details = { err: error, attempt: this.#consecutiveFailures, transient, retryInMs: Math.round(delay) }
+    // The span says what the log says, but the error's message: the credential's may quote its configuration.
+    span.setStatus({ code: SpanStatusCode.ERROR })
+    span.setAttributes({
+      'cache_service.token.outcome': 'failed',
+      'error.type': err instanceof Error ? err.name : 'Error',
+      'cache_service.token.attempt': this.#consecutiveFailures,
+      'cache_service.token.transient': transient
+    })
     if (transient) this.#options.log.warn(details, message)
     else this.#options.log.error(details, `${message}, and will fail until the identity is fixed`)
     this.#plan(delay)

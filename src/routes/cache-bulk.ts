@@ -15,6 +15,7 @@ import {
 } from '../schemas/cache-bulk.js'
 import type { CacheLookup, CacheStore, ReadDirectives } from '../store/cache-store.js'
 import { StoreFullError, StoreUnavailableError } from '../store/types.js'
+import { inBatchSpan } from '../tracer.js'
 import { entryToStore, lookupResult, servedMediaType } from './cache-entry.js'
 import { storeNamesOf, type KeyIsolation } from './cache-namespace.js'
 
@@ -67,8 +68,9 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
     }
   }, async (request) => {
     const storeName = storeNames(authenticatedCaller(request))
-    const found = await readWithin(app.cacheStore, request.body.keys.map(storeName), options.bulkMaxResponseBytes,
-      request.headers['cache-control'])
+    const found = await inBatchSpan('cache bulk read', { 'cache_service.bulk.keys': request.body.keys.length },
+      async () => await readWithin(app.cacheStore, request.body.keys.map(storeName), options.bulkMaxResponseBytes,
+        request.headers['cache-control']))
     return {
       entries: request.body.keys.map((key, i) => {
         const { entry, tooLarge } = found[i]!
@@ -118,8 +120,9 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
       }
       return { key: entry.key, entry, toStore: entryToStore({ ...entry, value }, options.defaultTtlSeconds, storeName) }
     })
-    const settled = await Promise.allSettled(writes.map(async ({ key, entry, toStore }) =>
-      await app.cacheStore.put(storeName(key), toStore, { ifMatch: entry.ifMatch, ifNoneMatch: entry.ifNoneMatch })))
+    const settled = await inBatchSpan('cache bulk write', { 'cache_service.bulk.keys': writes.length }, async () =>
+      await Promise.allSettled(writes.map(async ({ key, entry, toStore }) => await app.cacheStore.put(storeName(key),
+        toStore, { ifMatch: entry.ifMatch, ifNoneMatch: entry.ifNoneMatch }))))
     return {
       results: outcomesOf(settled).map((outcome, i) => {
         const { key, toStore: { etag } } = writes[i]!
@@ -147,8 +150,9 @@ export const cacheBulkRoutes: FastifyPluginAsyncZod<CacheBulkRoutesOptions> = as
   }, async (request) => {
     const storeName = storeNames(authenticatedCaller(request))
     const { keys } = request.body
-    const settled = await Promise.allSettled(keys.map(async (key) =>
-      await app.cacheStore.delete(storeName(key), {}, request.query.mode)))
+    const settled = await inBatchSpan('cache bulk delete', { 'cache_service.bulk.keys': keys.length }, async () =>
+      await Promise.allSettled(keys.map(async (key) =>
+        await app.cacheStore.delete(storeName(key), {}, request.query.mode))))
     return { results: outcomesOf(settled).map((outcome, i) => ({ key: keys[i]!, outcome: outcome as DeleteOutcome })) }
   })
 }

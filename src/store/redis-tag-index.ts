@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { scriptsMaySpanSlots } from '../redis/slots.js'
 import type { InvalidationMode, TagInvalidation } from './cache-store.js'
+import { inBatchSpan } from '../tracer.js'
 import { callRedis, type StoreCommand } from './redis-call.js'
 
 /** A write id is a UUID: a member is "<36 characters>:<key>". */
@@ -112,10 +113,17 @@ export class RedisTagIndex {
     let left = await callRedis(this.#redis, 'tagCount', this.#redis.zcard(tagKey))
     let removed = 0
     while (left > 0) {
-      const members = await callRedis(this.#redis, 'tagTake', this.#redis.tagTake(tagKey, Math.min(left, TAG_BATCH)))
-      if (members.length === 0) break
-      left -= members.length
-      removed += await this.#evict(members, tag)
+      const batch = { 'cache_service.tag.mode': 'remove' }
+      const taken = await inBatchSpan('tag invalidation batch', batch, async (span) => {
+        const members = await callRedis(this.#redis, 'tagTake',
+          this.#redis.tagTake(tagKey, Math.min(left, TAG_BATCH)))
+        const evicted = members.length === 0 ? 0 : await this.#evict(members, tag)
+        span.setAttributes({ 'cache_service.tag.members': members.length, 'cache_service.tag.removed': evicted })
+        return { members: members.length, evicted }
+      })
+      if (taken.members === 0) break
+      left -= taken.members
+      removed += taken.evicted
     }
     return removed
   }
@@ -125,18 +133,26 @@ export class RedisTagIndex {
     const outcome = { removed: 0, markedStale: 0 }
     let cursor = '0'
     do {
-      const [next, membersAndScores] = await callRedis(this.#redis, 'tagScan',
-        this.#redis.zscan(tagKey, cursor, 'COUNT', TAG_BATCH))
-      cursor = next
-      const members = membersAndScores.filter((_, i) => i % 2 === 0)
-      const replies = await this.#perEntry(members, 'tagMarkStale', (count, keysThenArgs) =>
-        this.#redis.tagMarkStale(count, ...keysThenArgs))
-      const removed = replies.filter(({ reply }) => typeof reply === 'string')
-      outcome.markedStale += replies.filter(({ reply }) => reply === 1).length
-      outcome.removed += removed.length
-      // An entry removed for having no stale window leaves its memberships, this tag's included, to be forgotten.
-      await Promise.all(removed.map(async ({ key, writeId, reply }) =>
-        await this.forget(key, { writeId, tags: (reply as string).split(' ').filter((name) => name !== '') })))
+      cursor = await inBatchSpan('tag invalidation batch', { 'cache_service.tag.mode': 'stale' }, async (span) => {
+        const [next, membersAndScores] = await callRedis(this.#redis, 'tagScan',
+          this.#redis.zscan(tagKey, cursor, 'COUNT', TAG_BATCH))
+        const members = membersAndScores.filter((_, i) => i % 2 === 0)
+        const replies = await this.#perEntry(members, 'tagMarkStale', (count, keysThenArgs) =>
+          this.#redis.tagMarkStale(count, ...keysThenArgs))
+        const removed = replies.filter(({ reply }) => typeof reply === 'string')
+        const markedStale = replies.filter(({ reply }) => reply === 1).length
+        outcome.markedStale += markedStale
+        outcome.removed += removed.length
+        span.setAttributes({
+          'cache_service.tag.members': members.length,
+          'cache_service.tag.marked_stale': markedStale,
+          'cache_service.tag.removed': removed.length
+        })
+        // An entry removed for having no stale window leaves its memberships, this tag's included, to be forgotten.
+        await Promise.all(removed.map(async ({ key, writeId, reply }) =>
+          await this.forget(key, { writeId, tags: (reply as string).split(' ').filter((name) => name !== '') })))
+        return next
+      })
     } while (cursor !== '0')
     return outcome
   }

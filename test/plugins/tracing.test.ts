@@ -4,10 +4,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
+import { buildApp } from '../../src/app.js'
 import { loadConfig, ConfigError } from '../../src/config/index.js'
 import { buildTestApp, captureLogs } from '../helpers/app.js'
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js'
+import { EntraRedis } from '../helpers/entra-redis.js'
+import { FakeEntraCredential } from '../helpers/fake-entra-credential.js'
 import { startRedis } from '../helpers/redis-server.js'
+import { until } from '../helpers/until.js'
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
 const CALLER_SPAN_ID = '00f067aa0ba902b7'
@@ -135,6 +139,72 @@ t.test('no secret in any span: session ids, API keys, script bodies, values', as
     '/sessions/[redacted]'
   ], 'each path as the logs show it')
   t.ok(spans.some(({ name }) => name === 'EVALSHA sessionGet'), 'the session scripts by name')
+})
+
+t.test('a lease wait, a bulk request and a tag\'s invalidation batches: a span each, not one per key', async (t) => {
+  const receiver = await startOtlpReceiver(t)
+  const redis = await startRedis(t)
+  const app = await buildTestApp(t, { env: { ...tracingEnv(receiver), REDIS_URL: redis.url, RATE_LIMIT_MAX: '0' } })
+  const headers = { traceparent: traceparent() }
+  // Somebody holds the lease on a missing value; this reader waits for its write.
+  const leased = await app.inject({ method: 'GET', url: '/cache/leased', headers: { 'cache-lease': 'acquire' } })
+  t.equal(leased.headers['cache-lease'], 'granted; ttl=5')
+  const waiting = app.inject({ method: 'GET', url: '/cache/leased', headers: { ...headers, prefer: 'wait=5' } })
+  await sleep(100)
+  await app.inject({ method: 'PUT', url: '/cache/leased', payload: 'computed' })
+  t.equal((await waiting).statusCode, 200)
+
+  const keys = Array.from({ length: 50 }, (_, i) => `bulk-${i}`)
+  await app.inject({ method: 'POST', url: '/cache-bulk/get', headers, payload: { keys } })
+  for (const key of keys.slice(0, 30)) {
+    await app.inject({ method: 'PUT', url: `/cache/${key}`, headers: { 'cache-tag': 'many' }, payload: 'v' })
+  }
+  t.equal((await app.inject({ method: 'DELETE', url: '/cache?tag=many', headers })).statusCode, 200)
+  const spans = await exportedBy(app, receiver)
+
+  const wait = spans.find(({ name }) => name === 'cache lease wait')
+  t.match(wait?.attributes, { 'cache_service.lease.wait_ms': 5000, 'cache_service.lease.outcome': 'value' })
+  t.equal(ancestry(spans, wait!).at(-1), 'GET /cache/:key', 'under the waiting read')
+  const bulk = spans.find(({ name }) => name === 'cache bulk read')
+  t.match(bulk?.attributes, { 'cache_service.bulk.keys': 50 })
+  t.same(spans.filter(({ parentSpanId }) => parentSpanId === bulk?.spanId), [], 'its keys\' calls are not a span each')
+  const batches = spans.filter(({ name }) => name === 'tag invalidation batch')
+  t.equal(batches.length, 1, 'one batch of 30 members')
+  t.match(batches[0]?.attributes, {
+    'cache_service.tag.mode': 'remove', 'cache_service.tag.members': 30, 'cache_service.tag.removed': 30
+  })
+  const traced = spans.filter(({ traceId }) => traceId === TRACE_ID)
+  t.ok(traced.length < 20, `${traced.length} spans in the caller's trace, for 80 keys`)
+})
+
+t.test('each Entra token refresh is a trace of its own, failed ones marked, never holding the token', async (t) => {
+  const receiver = await startOtlpReceiver(t)
+  const server = await startRedis(t)
+  const stand: { in?: EntraRedis } = {}
+  const credential = new FakeEntraCredential({
+    lifetimeMs: 3000, onIssue: async (token) => await stand.in!.accept(token)
+  })
+  stand.in = await EntraRedis.start(t, [server], credential.oid)
+  const config = loadConfig({
+    ...tracingEnv(receiver), LOG_LEVEL: 'silent', AUTH_MODE: 'none', REDIS_URL: server.url, REDIS_AUTH: 'entra'
+  })
+  const app = await buildApp(config, { credential, tokenBackoff: { baseDelayMs: 50, maxDelayMs: 300 } })
+  t.teardown(() => app.close())
+  credential.failNext(1)
+  // A token of 3 s is refreshed well before it ends: the first attempt fails, the retry succeeds.
+  const refreshes = () => receiver.spans.filter(({ name }) => name === 'entra token refresh')
+  await until(() => refreshes().length >= 2, 'a failed refresh and a good one')
+  await app.close()
+  t.match(refreshes().slice(0, 2).map(({ attributes, status, parentSpanId }) => ({ attributes, status, parentSpanId })), [
+    {
+      attributes: { 'cache_service.token.outcome': 'failed', 'error.type': 'AuthenticationError' },
+      status: 2,
+      parentSpanId: ''
+    },
+    { attributes: { 'cache_service.token.outcome': 'refreshed' }, status: 0, parentSpanId: '' }
+  ])
+  const everything = receiver.raw.join('\n')
+  t.notOk(credential.issued.some(({ token }) => everything.includes(token)), 'no token is exported')
 })
 
 t.test('an unsampled caller, a ratio of 0, probes and the service\'s own Redis calls start no trace', async (t) => {
