@@ -9,7 +9,8 @@ export const redisCommandChannel = channel('cache-service:redis:command')
 export interface RedisCommandEvent {
   command: string
   durationMs: number
-  failed: boolean
+  /** The store's error it failed with (StoreUnavailableError, StoreFullError); undefined when it succeeded. */
+  failure: string | undefined
 }
 
 /** One call of a store command, from its start to its answer or failure. */

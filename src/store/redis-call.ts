@@ -138,19 +138,20 @@ function deadlinesOf (redis: Redis | Cluster): Deadlines {
  */
 export async function callRedis<T> (redis: Redis | Cluster, command: StoreCommand, reply: Promise<T>): Promise<T> {
   const started = performance.now()
-  let failed = false
+  let failure: string | undefined
   try {
     const answer = deadlinesOf(redis).bound(command, reply)
     if (!redisCallChannel.hasSubscribers) return await answer
     return await redisCallChannel.tracePromise(async () => await answer,
       { command, ...STORE_COMMANDS[command], client: redis })
   } catch (err) {
-    failed = true
     noteCrossSlotRefusal(redis, err)
-    throw storeErrorOf(err)
+    const storeError = storeErrorOf(err)
+    failure = storeError.name
+    throw storeError
   } finally {
     if (redisCommandChannel.hasSubscribers) {
-      const event: RedisCommandEvent = { command, durationMs: performance.now() - started, failed }
+      const event: RedisCommandEvent = { command, durationMs: performance.now() - started, failure }
       redisCommandChannel.publish(event)
     }
   }

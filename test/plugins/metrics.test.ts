@@ -28,6 +28,16 @@ t.test('requests, cache hits and misses, Redis commands and connection, process 
   t.match(body, /^redis_command_duration_seconds_count\{command="cacheGet"\} 3$/m)
   t.match(body, /^redis_command_duration_seconds_count\{command="cachePut"\} 1$/m)
   t.match(body, /^redis_connection_up 1$/m)
+  // The same, under the OpenTelemetry semantic conventions' names, for standard dashboards.
+  const server = (method: string, route: string, status: number) => new RegExp(
+    `^http_server_request_duration_seconds_count\\{http_request_method="${method}",http_route="${route}",` +
+    `http_response_status_code="${status}",url_scheme="http"\\} 1$`, 'm')
+  t.match(body, server('PUT', '/cache/:key', 201))
+  t.match(body, server('GET', '/cache/:key', 404))
+  t.match(body, server('GET', '', 404), 'a path no route matches has no route')
+  t.match(body, /^http_server_request_duration_seconds_bucket\{le="0.0005",/m, 'buckets fine enough for a cache')
+  t.match(body, new RegExp('^db_client_operation_duration_seconds_count\\{db_system_name="redis",' +
+    'db_operation_name="EVALSHA",db_stored_procedure_name="cacheGet",error_type=""\\} 3$', 'm'))
   t.match(body, /^process_cpu_seconds_total /m)
   t.match(body, /^nodejs_eventloop_lag_seconds /m)
   t.notMatch(body, /secret-key-name|absent-key-name|nowhere/, 'no raw URL or key appears in a label')
@@ -44,6 +54,8 @@ t.test('requests, cache hits and misses, Redis commands and connection, process 
   // The rate limit admitted the request from the budget this replica took earlier, with no call; the store's read
   // failed it, and nothing else was tried.
   t.match(down.body, /^redis_command_errors_total\{command="cacheGet"\} 1$/m, 'failed commands are counted')
+  t.match(down.body, new RegExp('^db_client_operation_duration_seconds_count\\{[^}]*' +
+    'db_stored_procedure_name="cacheGet",error_type="StoreUnavailableError"\\} 1$', 'm'), 'with their kind of error')
   t.notMatch(down.body, /^redis_command_errors_total\{command="rateLimit"\}/m, 'the counter was not asked')
   t.notMatch(down.body, /redis_token_/, 'no token metrics without Entra ID')
 })
