@@ -2,11 +2,17 @@
 // object validated against the Kubernetes schemas (kubernetes-models), policy checks over the output, and bad
 // values refused by values.schema.json.
 import { execFile } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import YAML from 'yaml'
+import { loadConfig } from '../../src/config/index.js'
+import { promtool } from '../helpers/promtool.js'
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute'
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule'
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor'
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
@@ -30,13 +36,15 @@ const MODELS: Record<string, new (data: never) => { validate (): void }> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Service': Service,
   'v1/ServiceAccount': ServiceAccount,
-  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
+  'gateway.networking.k8s.io/v1/HTTPRoute': HTTPRoute
 }
 
 type Manifest = {
   apiVersion: string
   kind: string
-  metadata: { name: string, annotations?: Record<string, string> }
+  metadata: { name: string, annotations?: Record<string, string>, labels?: Record<string, string> }
   [field: string]: any
 }
 // helm 3.6 renders for Kubernetes 1.20 unless told; AKS supports 1.30 and later.
@@ -49,9 +57,9 @@ async function render (...args: string[]): Promise<Manifest[]> {
 
 const find = (manifests: Manifest[], kind: string) => manifests.find((manifest) => manifest.kind === kind)
 
-t.test('the value sets are the defaults, access keys, cluster mode and a minimal set', async (t) => {
+t.test('the value sets are the defaults, access keys, cluster mode, a minimal set and observability', async (t) => {
   t.same(VALUE_SETS.sort(), ['access-key-values.yaml', 'cluster-values.yaml', 'defaults-values.yaml',
-    'minimal-values.yaml'])
+    'minimal-values.yaml', 'observability-values.yaml'])
 })
 
 for (const valueSet of VALUE_SETS) {
@@ -163,3 +171,106 @@ t.test('Azure Managed Redis clustering policies: the client, and egress to a clu
       /redis.cluster: true contradicts redis.clusteringPolicy/, 'a contradiction fails the render')
   }
 })
+
+t.test('observability: tracing reaches the service\'s settings, and the alerts pass promtool and fire', async (t) => {
+  const manifests = await render('--values', `${CHART}/ci/observability-values.yaml`)
+  const deployment = find(manifests, 'Deployment')!
+  const container = deployment.spec.template.spec.containers[0]
+  // The environment the pod gets: the ConfigMap, then env, with $(VAR) expanded as the kubelet does.
+  const env: Record<string, string> = { ...find(manifests, 'ConfigMap')!.data }
+  const pod = { K8S_POD_NAME: 'cache-cache-service-7d9-x2', K8S_NAMESPACE_NAME: 'cache', K8S_NODE_NAME: 'aks-1' }
+  for (const { name, value, valueFrom } of container.env as Array<{ name: string, value?: string, valueFrom?: any }>) {
+    if (valueFrom?.secretKeyRef !== undefined) {
+      t.same(valueFrom.secretKeyRef, { name: 'otlp-credentials', key: 'headers' }, `${name} from the Secret`)
+      env[name] = 'authorization=Bearer%20from-the-secret'
+    } else {
+      env[name] = value?.replace(/\$\((\w+)\)/g, (_m, ref: string) => env[ref] ?? '') ??
+        pod[name as keyof typeof pod] ?? ''
+    }
+  }
+  t.match(loadConfig({ ...env, AZURE_CLIENT_ID: 'x' }).tracing, {
+    url: 'http://otel-collector.observability:4318/v1/traces',
+    protocol: 'http/protobuf',
+    headers: { authorization: 'Bearer from-the-secret' },
+    serviceName: 'cache-cache-service',
+    resourceAttributes: {
+      'k8s.pod.name': 'cache-cache-service-7d9-x2',
+      'k8s.namespace.name': 'cache',
+      'service.instance.id': 'cache-cache-service-7d9-x2',
+      'deployment.environment.name': 'prod'
+    },
+    sampler: 'parentbased_traceidratio',
+    samplerRatio: 0.01
+  })
+  const egress = find(manifests, 'NetworkPolicy')!.spec.egress as Array<{ ports: Array<{ port: number }>, to?: any }>
+  t.same(egress.find(({ ports }) => ports.some(({ port }) => port === 4318))?.to,
+    [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }],
+    'egress to the collector, on its port only')
+  t.same(find(manifests, 'HTTPRoute')!.spec.parentRefs,
+    [{ name: 'public', namespace: 'gateways', sectionName: 'https' }])
+  t.equal(find(manifests, 'HTTPRoute')!.spec.rules[0].backendRefs[0].name, find(manifests, 'Service')!.metadata.name)
+
+  const rule = find(manifests, 'PrometheusRule')!
+  t.equal(rule.metadata.labels?.release, 'kube-prometheus-stack', 'labelled for the Prometheus that selects rules')
+  const alerts = rule.spec.groups[0].rules.map(({ alert }: { alert: string }) => alert)
+  t.same(alerts, ['CacheServiceErrorRate', 'CacheServiceLatencyP99', 'CacheServiceRedisUnavailable',
+    'CacheServiceTokenRefreshFailing', 'CacheServiceMemoryNearLimit', 'CacheServiceRateLimited'])
+  const dir = mkdtempSync(join(tmpdir(), 'cache-service-rules-'))
+  writeFileSync(join(dir, 'rules.yaml'), YAML.stringify(rule.spec))
+  const tool = await promtool()
+  const checked = await run(tool, ['check', 'rules', join(dir, 'rules.yaml')])
+  t.match(checked.stdout, /SUCCESS: 6 rules found/, 'promtool check rules: every expression parses')
+  writeFileSync(join(dir, 'tests.yaml'), YAML.stringify(ALERT_TESTS))
+  const tested = await run(tool, ['test', 'rules', join(dir, 'tests.yaml')], { cwd: dir })
+    .catch((err: { stdout: string, stderr: string }) => err)
+  t.match(tested.stdout, /SUCCESS/, `promtool test rules: each alert fires on its symptom, and none on health\n${
+    tested.stderr}`)
+})
+
+/** promtool's unit tests of the alerts, on series shaped as the service exports them (release cache, ns cache). */
+const JOB = 'namespace="cache", job="cache-cache-service"'
+const REQUESTS = 'http_server_request_duration_seconds_count'
+const ALERT_TESTS = {
+  rule_files: ['rules.yaml'],
+  evaluation_interval: '1m',
+  tests: [
+    {
+      interval: '1m',
+      input_series: [
+        { series: `${REQUESTS}{${JOB}, http_response_status_code="200"}`, values: '0+600x30' },
+        { series: `${REQUESTS}{${JOB}, http_response_status_code="503"}`, values: '0+60x30' },
+        { series: `redis_connection_up{${JOB}, pod="a"}`, values: '1x5 0x20' },
+        { series: `redis_connection_up{${JOB}, pod="b"}`, values: '1x30' },
+        { series: `rate_limited_requests_total{${JOB}}`, values: '0x30' }
+      ],
+      alert_rule_test: [
+        {
+          eval_time: '15m',
+          alertname: 'CacheServiceErrorRate',
+          exp_alerts: [{
+            exp_labels: { severity: 'critical' },
+            exp_annotations: {
+              summary: 'More than 5% of requests fail with 5xx',
+              description: 'Callers get errors; the usual cause is Redis (see CacheServiceRedisUnavailable) or ' +
+                'load shedding.'
+            }
+          }]
+        },
+        {
+          eval_time: '15m',
+          alertname: 'CacheServiceRedisUnavailable',
+          exp_alerts: [{
+            exp_labels: { severity: 'critical', pod: 'a' },
+            exp_annotations: {
+              summary: 'A pod has had no Redis connection for 2 minutes',
+              description: 'Requests that need Redis get 503 (reads that allow it are served stale from the near ' +
+                'cache).'
+            }
+          }]
+        },
+        { eval_time: '15m', alertname: 'CacheServiceRateLimited', exp_alerts: [] },
+        { eval_time: '3m', alertname: 'CacheServiceRedisUnavailable', exp_alerts: [] }
+      ]
+    }
+  ]
+}
