@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { hashApiKey } from '../dist/auth/api-keys.js'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { rssMiB, startCeiling, startProxy, startRedis, startService, withProcessUsage } from './processes.js'
+import {
+  rssMiB, startCeiling, startOtlpSink, startProxy, startRedis, startService, withProcessUsage
+} from './processes.js'
 import { herd } from './herd.js'
 import { breakdown, COMPONENT_NAMES, profiling, readProfile } from './profile.js'
 import { hey } from './hey.js'
@@ -45,7 +47,8 @@ const ROW = {
   sessionCreate: 'POST /sessions',
   sessionCreateCapped: 'POST /sessions, a subject at its cap of 100 (end-oldest)',
   apiKey: 'GET /cache, api-key + shared rate limit',
-  nearGet: 'GET /cache hit 1 KiB, near cache'
+  nearGet: 'GET /cache hit 1 KiB, near cache',
+  traced: 'GET /cache hit 1 KiB, tracing on, 1 % sampled'
 }
 const LARGE = [['64 KiB', 64 * 1024, 'large-64k', 'w64k'], ['1 MiB', 1024 * 1024, 'large-1m', 'w1m']]
 
@@ -274,6 +277,23 @@ async function measureRun (redisUrl, withHerd) {
   await otherReplica.stop()
   await near.stop()
 
+  // Tracing on (issue 27), keeping 1 % of the traces that start here, exported over OTLP to a sink in this process:
+  // what it costs a GET hit, against the same GET with tracing off above.
+  const sink = await startOtlpSink()
+  const tracedEnv = {
+    ...onRedisEnv,
+    OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '0.01'
+  }
+  const traced = await startService(tracedEnv)
+  await prepare(traced.base)
+  const tracedScenario = { name: 'traced', requests: [{ path: '/cache/hot' }] }
+  rows.push({ name: ROW.traced, ...await measure(traced, tracedScenario) })
+  await traced.stop()
+  await sink.stop()
+  if (sink.exports() === 0) rows.at(-1).unexpected += 1
+
   const inMemory = await startService({ AUTH_MODE: 'none' })
   await prepare(inMemory.base)
   const memoryScenario = { name: 'memory', requests: [{ path: '/cache/hot' }] }
@@ -430,6 +450,8 @@ function report (runs, profiles) {
     `${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, largest ${maxMs.toFixed(2)} ms. Near cache against Redis ` +
     `(GET hit 1 KiB, same runs): ${ratioLine(rows, ROW.nearGet, ROW.get)}.`
   const { rounds, sessions, ended, p50Ms: revokeP50, p99Ms: revokeP99, maxMs: revokeMax } = runs[0].revocation
+  const tracingLine = `Tracing (1 % of traces sampled, exported over OTLP) against off, GET hit 1 KiB: ${
+    ratioLine(rows, ROW.traced, ROW.get)}.`
   const sessionsLine = 'Sessions per user: a create at its subject\'s cap of 100 (end-oldest) against a plain one, ' +
     `${ratioLine(rows, ROW.sessionCreateCapped, ROW.sessionCreate)}. Revoking all the sessions of a subject with ` +
     `${sessions} (first run, ${rounds} revocations, each ending ${ended.join(' or ')}): p50 ` +
@@ -442,7 +464,7 @@ function report (runs, profiles) {
     `Node ${process.version}, ${wrkVersion}, hey`
   const verdict = misses.length === 0 ? 'Every target met.' : `Targets missed:\n- ${misses.join('\n- ')}`
   const profileSection = profiles.length === 0 ? '' : `\n${profileTables(profiles)}`
-  console.log([table, targetTable, idleLine, bulkLine, invalidationLine, sessionsLine, herdTable, verdict]
+  console.log([table, targetTable, idleLine, bulkLine, invalidationLine, tracingLine, sessionsLine, herdTable, verdict]
     .join('\n\n') + profileSection)
   writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), `# Benchmarks
 
@@ -473,6 +495,8 @@ ${idleLine}
 ${bulkLine}
 
 ${invalidationLine}
+
+${tracingLine}
 
 ${sessionsLine}
 

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -142,4 +143,23 @@ export function cpuSeconds (pid) {
   // The command name, in parentheses, may hold spaces; the fields after it are fixed.
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** An OTLP/HTTP receiver that takes every export and keeps nothing but their count, as a collector would answer. */
+export async function startOtlpSink () {
+  let exports = 0
+  const server = createHttpServer((request, response) => {
+    request.resume()
+    request.on('end', () => {
+      exports++
+      response.writeHead(200, { 'content-type': request.headers['content-type'] ?? 'application/x-protobuf' }).end()
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    exports: () => exports,
+    stop: () => new Promise((resolve) => server.close(resolve))
+  }
 }

@@ -34,18 +34,34 @@ export function observeRedisCommands (registry: Registry): { stop: () => void } 
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 10],
     registers: [registry]
   })
+  // Each command and outcome's series, found once, as the request metrics do (metrics.ts): bounded by the store's
+  // commands and its two kinds of failure.
+  const series = new Map<string, { latency: Histogram.Internal<string>, operation: Histogram.Internal<string> }>()
+  const seriesOf = (command: string, failure: string | undefined) => {
+    const name = `${command} ${failure ?? ''}`
+    let found = series.get(name)
+    if (found === undefined) {
+      const { operation, script } = STORE_COMMANDS[command as StoreCommand]
+      found = {
+        latency: latency.labels({ command }),
+        operation: operationDuration.labels({
+          db_system_name: 'redis',
+          db_operation_name: operation,
+          db_stored_procedure_name: script ?? '',
+          // The store's kind of failure, never Redis's reply (its text may hold a key).
+          error_type: failure ?? ''
+        })
+      }
+      series.set(name, found)
+    }
+    return found
+  }
   const onCommand = (message: unknown) => {
     const { command, durationMs, failure } = message as RedisCommandEvent
-    latency.observe({ command }, durationMs / 1000)
+    const { latency, operation } = seriesOf(command, failure)
+    latency.observe(durationMs / 1000)
+    operation.observe(durationMs / 1000)
     if (failure !== undefined) errors.inc({ command })
-    const { operation, script } = STORE_COMMANDS[command as StoreCommand]
-    operationDuration.observe({
-      db_system_name: 'redis',
-      db_operation_name: operation,
-      db_stored_procedure_name: script ?? '',
-      // The store's kind of failure, never Redis's reply (its text may hold a key).
-      error_type: failure ?? ''
-    }, durationMs / 1000)
   }
   redisCommandChannel.subscribe(onCommand)
   return { stop: () => { redisCommandChannel.unsubscribe(onCommand) } }
