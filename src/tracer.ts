@@ -2,7 +2,7 @@
 // refreshes, tag invalidation batches. Through OpenTelemetry's API, which does next to nothing until the tracing
 // plugin registers a provider, so the code that makes them need not know whether tracing is on.
 import {
-  context, createContextKey, SpanStatusCode, trace, type Attributes, type Context, type Span
+  context, createContextKey, SpanStatusCode, trace, type Attributes, type Span
 } from '@opentelemetry/api'
 
 /** The instrumentation scope of the service's own spans. */
@@ -50,7 +50,11 @@ export async function inBatchSpan<T> (name: string, attributes: Attributes, work
     await context.with(context.active().setValue(CALLS_UNTRACED, true), async () => await work(span)))
 }
 
-/** Whether a Redis call made in this context is covered by a batch's span (inBatchSpan). */
-export function callsUntraced (active: Context): boolean {
-  return active.getValue(CALLS_UNTRACED) === true
+/**
+ * Whether a Redis call made now gets a span of its own: within a span that records (a sampled request; the many
+ * unsampled ones pay for no more than this question), and not covered by a batch's span (inBatchSpan).
+ */
+export function callTraced (): boolean {
+  const active = context.active()
+  return trace.getSpan(active)?.isRecording() === true && active.getValue(CALLS_UNTRACED) !== true
 }

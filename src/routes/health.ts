@@ -13,7 +13,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     config: {
       // Probes come every few seconds from the platform itself; they are never rate-limited, nor traced.
       rateLimit: false,
-      otel: false,
+      traced: false,
       openapi: { responses: { 200: { description: 'The process runs' } }, errors: [] }
     }
   }, async () => ({ status: 'ok' as const }))
@@ -27,7 +27,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     config: {
       rateLimit: false,
-      otel: false,
+      traced: false,
       openapi: { responses: { 200: { description: 'The store answers' } }, errors: ['CS_STORE_UNAVAILABLE'] }
     }
   }, async () => {

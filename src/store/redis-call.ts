@@ -3,6 +3,7 @@
 import type { Cluster, Redis } from 'ioredis'
 import { redisCallChannel, redisCommandChannel, type RedisCommandEvent } from '../redis/command-events.js'
 import { noteCrossSlotRefusal } from '../redis/slots.js'
+import { callTraced } from '../tracer.js'
 import { StoreFullError, StoreUnavailableError } from './types.js'
 
 const script = (name: string) => ({ operation: 'EVALSHA', script: name })
@@ -141,7 +142,7 @@ export async function callRedis<T> (redis: Redis | Cluster, command: StoreComman
   let failure: string | undefined
   try {
     const answer = deadlinesOf(redis).bound(command, reply)
-    if (!redisCallChannel.hasSubscribers) return await answer
+    if (!redisCallChannel.hasSubscribers || !callTraced()) return await answer
     return await redisCallChannel.tracePromise(async () => await answer,
       { command, ...STORE_COMMANDS[command], client: redis })
   } catch (err) {

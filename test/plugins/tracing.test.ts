@@ -105,6 +105,29 @@ for (const protocol of ['http/json', 'http/protobuf']) {
   })
 }
 
+t.test('a failure of the service marks its span an error, with its kind; a caller\'s mistake does not', async (t) => {
+  const receiver = await startOtlpReceiver(t)
+  const redis = await startRedis(t)
+  const app = await buildTestApp(t, {
+    env: { ...tracingEnv(receiver), REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '300', RATE_LIMIT_MAX: '0' }
+  })
+  const headers = { traceparent: traceparent() }
+  t.equal((await app.inject({ method: 'PUT', url: '/cache/k?ttl=0', headers, payload: 'v' })).statusCode, 400)
+  await redis.kill()
+  t.equal((await app.inject({ method: 'GET', url: '/cache/k', headers })).statusCode, 503)
+  const spans = (await exportedBy(app, receiver)).filter(({ kind }) => kind === SERVER)
+  t.match(spans.map(({ name, status, attributes }) => ({ name, status, attributes })), [
+    { name: 'PUT /cache/:key', status: 0, attributes: { 'http.response.status_code': 400, 'error.type': undefined } },
+    {
+      name: 'GET /cache/:key',
+      status: 2,
+      attributes: { 'http.response.status_code': 503, 'error.type': 'CS_STORE_UNAVAILABLE' }
+    }
+  ])
+  const redisSpan = receiver.spans.find(({ name }) => name === 'EVALSHA cacheGet')
+  t.match(redisSpan, { status: 2, attributes: { 'error.type': String } }, 'and its Redis call\'s')
+})
+
 t.test('no secret in any span: session ids, API keys, script bodies, values', async (t) => {
   const receiver = await startOtlpReceiver(t)
   const redis = await startRedis(t)
