@@ -109,6 +109,10 @@ const ERROR_KIND = Symbol('error kind')
  * its log lines carry its ids. The URL is the one the logs show (never the raw one: it may carry a session id).
  */
 function traceRequests (app: FastifyInstance, tracer: Tracer): void {
+  // Declared on every request, so that the few sampled ones keep the shape of all the others: a property added to
+  // some requests only made V8's code for every request slower (a GET hit cost 10-15 µs more at 1 % sampling).
+  app.decorateRequest(SERVER_SPAN, undefined)
+  app.decorateRequest(ERROR_KIND, undefined)
   app.addHook('onRequest', (request, reply, done) => {
     if (request.routeOptions.config.traced === false) return done()
     const parent = propagation.extract(ROOT_CONTEXT, request.headers)
