@@ -4,9 +4,9 @@
 // a queue of bounded size that drops rather than grows when the collector is slow or gone.
 //
 // The server span is made here rather than by @fastify/otel. That plugin runs every request, sampled or not, inside
-// a context of its own, and on this service that cost 20-25 µs of CPU per request at 1 % sampling (a GET hit went from
-// about 50 to 75 µs; README, Observability). Here a request the sampler drops costs the sampler's decision and
-// nothing more: no context, no attributes, no log bindings.
+// a context of its own, which on this service cost about 20 µs of CPU per GET hit at 1 % sampling (README,
+// Observability). Here a request the sampler drops costs the sampler's decision and nothing more: no context, no
+// attributes, no log bindings.
 //
 // A span never holds a value, a session id, a token or a key: the URL is the route's template with its secret
 // parameters redacted (as the logs show it), and a Redis span names the command or the script, never an argument.
@@ -66,7 +66,7 @@ export default fp<TracingPluginOptions>(async (app, { tracing }) => {
   })
   // The global provider serves the spans begun outside a request (token refreshes), through trace.getTracer. One
   // process has one app; a second app built in the same process (tests) keeps its spans to its own provider.
-  const global = trace.setGlobalTracerProvider(provider)
+  const registered = trace.setGlobalTracerProvider(provider)
 
   traceRequests(app, provider.getTracer(TRACER_NAME, version))
   const redisSpans = traceRedisCalls(provider.getTracer(TRACER_NAME, version))
@@ -74,7 +74,7 @@ export default fp<TracingPluginOptions>(async (app, { tracing }) => {
     redisSpans.stop()
     // Sends what is queued (within OTEL_BSP_EXPORT_TIMEOUT), then lets go of the exporter.
     await provider.shutdown()
-    if (global) trace.disable()
+    if (registered) trace.disable()
   })
 }, { name: 'tracing' })
 
@@ -109,8 +109,8 @@ const ERROR_KIND = Symbol('error kind')
  * its log lines carry its ids. The URL is the one the logs show (never the raw one: it may carry a session id).
  */
 function traceRequests (app: FastifyInstance, tracer: Tracer): void {
-  // Declared on every request, so that the few sampled ones keep the shape of all the others: a property added to
-  // some requests only made V8's code for every request slower (a GET hit cost 10-15 µs more at 1 % sampling).
+  // Declared on every request, so that the few sampled ones keep the shape of all the others (a property added to some
+  // requests only would make V8's code for every request polymorphic).
   app.decorateRequest(SERVER_SPAN, undefined)
   app.decorateRequest(ERROR_KIND, undefined)
   app.addHook('onRequest', (request, reply, done) => {

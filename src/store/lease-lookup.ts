@@ -1,8 +1,8 @@
 // A read that may wait: when another caller holds the lease on a missing value, wait (up to a bound) for that
 // caller's write instead of computing the value again. Written once over the port, for every store.
-import type { CacheLookup, CacheStore, ReadDirectives } from './cache-store.js'
 import type { Span } from '@opentelemetry/api'
 import { inSpan } from '../tracer.js'
+import type { CacheLookup, CacheStore, ReadDirectives } from './cache-store.js'
 import type { WaitOptions } from './lease-waiters.js'
 
 export interface LeaseLookupOptions {

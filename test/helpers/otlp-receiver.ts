@@ -13,6 +13,8 @@ export interface ReceivedSpan {
   spanId: string
   /** '' for a root span. */
   parentSpanId: string
+  /** The W3C tracestate the span carries on. */
+  traceState: string
   name: string
   /** OTLP's SpanKind: 1 internal, 2 server, 3 client. */
   kind: number
@@ -67,6 +69,7 @@ interface JsonSpan {
   traceId: string
   spanId: string
   parentSpanId?: string
+  traceState?: string
   name: string
   kind: number
   attributes?: JsonKeyValue[]
@@ -93,6 +96,7 @@ function flatten (decoded: JsonExport): ReceivedSpan[] {
       traceId: span.traceId,
       spanId: span.spanId,
       parentSpanId: span.parentSpanId ?? '',
+      traceState: span.traceState ?? '',
       name: span.name,
       kind: span.kind,
       attributes: attributesOf(span.attributes),
@@ -170,6 +174,7 @@ function decodeProtobuf (body: Buffer): JsonExport {
                 traceId: hex(span, 1),
                 spanId: hex(span, 2),
                 parentSpanId: hex(span, 4),
+                traceState: text(span, 3),
                 name: text(span, 5),
                 kind: Number(one(span, 6) ?? 0n),
                 attributes: keyValuesOf(all(span, 9)),

@@ -33,6 +33,18 @@ async function exportedBy (app: FastifyInstance, receiver: OtlpReceiver): Promis
   return receiver.spans
 }
 
+/** The spans as a tree, each under its parent, with its kind and main attributes: for a reader of the test's output. */
+function treeOf (spans: ReceivedSpan[], parent = CALLER_SPAN_ID, depth = 0): string {
+  return spans.filter(({ parentSpanId }) => parentSpanId === parent).map((span) => {
+    const shown = ['http.response.status_code', 'http.route', 'db.system.name', 'db.operation.name',
+      'db.stored_procedure.name', 'server.port'].filter((name) => span.attributes[name] !== undefined)
+      .map((name) => `${name}=${String(span.attributes[name])}`)
+    const line = `${'  '.repeat(depth)}${span.name} [${['', 'internal', 'server', 'client'][span.kind]}] ` +
+      `${span.spanId} ${shown.join(' ')}`
+    return [line, treeOf(spans, span.spanId, depth + 1)].filter(Boolean).join('\n')
+  }).join('\n')
+}
+
 /** The span and its ancestors up to the root, within the spans received. */
 function ancestry (spans: ReceivedSpan[], span: ReceivedSpan): string[] {
   const names: string[] = []
@@ -67,11 +79,13 @@ for (const protocol of ['http/json', 'http/protobuf']) {
     t.match(receiver.contentTypes[0], protocol === 'http/json' ? 'application/json' : 'application/x-protobuf')
     const server = spans.filter(({ kind }) => kind === SERVER)
     t.same(server.map(({ name }) => name), ['PUT /cache/:key', 'GET /cache/:key'], 'a server span per request')
+    t.comment(`trace ${TRACE_ID}, under the caller's span ${CALLER_SPAN_ID}:\n${treeOf(spans)}`)
     for (const span of server) {
       t.equal(span.traceId, TRACE_ID, 'in the caller\'s trace')
       t.equal(span.parentSpanId, CALLER_SPAN_ID, 'under the caller\'s span')
       t.equal(span.resource['service.name'], 'cache-service-under-test')
     }
+    t.equal(server[0]!.traceState, 'vendor=opaque', 'the caller\'s tracestate carried on')
     t.match(server[0]!.attributes, {
       'http.request.method': 'PUT',
       'http.route': '/cache/:key',
