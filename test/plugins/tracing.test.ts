@@ -271,6 +271,29 @@ t.test('an unsampled caller, a ratio of 0, probes and the service\'s own Redis c
   t.ok(spans.some(({ name }) => name === 'EVALSHA cacheGet'))
 })
 
+t.test('a forged or malformed traceparent is ignored: the request starts a trace of its own', async (t) => {
+  const receiver = await startOtlpReceiver(t)
+  const app = await buildTestApp(t, { env: tracingEnv(receiver) })
+  const forged = [
+    'garbage',
+    `00-${'0'.repeat(32)}-${CALLER_SPAN_ID}-01`,
+    `00-${TRACE_ID}-${'0'.repeat(16)}-01`,
+    `ff-${TRACE_ID}-${CALLER_SPAN_ID}-01`,
+    `00-${TRACE_ID.toUpperCase()}-${CALLER_SPAN_ID}-01`,
+    `00-${TRACE_ID}-${CALLER_SPAN_ID}-01-${'x'.repeat(4000)}`
+  ]
+  for (const header of forged) {
+    await app.inject({
+      method: 'GET', url: '/cache/k', headers: { traceparent: header, tracestate: `a=${'b'.repeat(300)},`.repeat(40) }
+    })
+  }
+  const server = (await exportedBy(app, receiver)).filter(({ kind }) => kind === SERVER)
+  t.equal(server.length, forged.length, 'each answered, and traced')
+  t.ok(server.every(({ traceId, parentSpanId }) => traceId !== TRACE_ID && /^[0-9a-f]{32}$/.test(traceId) &&
+    !/^0+$/.test(traceId) && parentSpanId === ''), 'each in a new trace, as its root')
+  t.ok(server.every(({ traceState }) => traceState.length <= 512), 'and no oversized tracestate carried on')
+})
+
 t.test('a traced request\'s log lines carry its trace and span ids; an untraced one\'s none', async (t) => {
   const receiver = await startOtlpReceiver(t)
   const logs = captureLogs()
