@@ -15,8 +15,6 @@ import {
 } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
-import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import {
   AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler,
@@ -46,10 +44,13 @@ export default fp<TracingPluginOptions>(async (app, { tracing }) => {
     propagation.setGlobalPropagator(new W3CTraceContextPropagator())
     contextManagerSet = true
   }
-  const exporterOptions = { url: tracing.url, headers: tracing.headers, timeoutMillis: tracing.timeoutMs }
-  const exporter = tracing.protocol === 'http/json'
-    ? new JsonExporter(exporterOptions)
-    : new ProtobufExporter(exporterOptions)
+  // The one exporter the protocol needs, loaded: each holds a few MiB once imported.
+  const { OTLPTraceExporter } = tracing.protocol === 'http/json'
+    ? await import('@opentelemetry/exporter-trace-otlp-http')
+    : await import('@opentelemetry/exporter-trace-otlp-proto')
+  const exporter = new OTLPTraceExporter({
+    url: tracing.url, headers: tracing.headers, timeoutMillis: tracing.timeoutMs
+  })
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       ...tracing.resourceAttributes,
