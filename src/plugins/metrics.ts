@@ -2,7 +2,8 @@
 // requests, and Node.js process metrics. Other plugins add their own to the registry (the Redis plugin its
 // commands, connection and token). Served by a separate listener (see metrics-server.ts).
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
+import { SeriesHistogram, type HistogramSeries } from '../series-histogram.js'
 
 export interface ServiceMetrics {
   registry: Registry
@@ -21,7 +22,7 @@ export default fp(async (app) => {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
 
-  const requestDuration = new Histogram({
+  const requestDuration = new SeriesHistogram({
     name: 'http_request_duration_seconds',
     help: 'Time to answer a request, by route template (never the raw URL), method and status (kept for ' +
       'dashboards made before http_server_request_duration_seconds)',
@@ -31,7 +32,7 @@ export default fp(async (app) => {
   })
   // The HTTP semantic conventions' http.server.request.duration, as Prometheus names it, for standard dashboards:
   // their buckets, with finer ones below 5 ms, where a cache answers.
-  const serverDuration = new Histogram({
+  const serverDuration = new SeriesHistogram({
     name: 'http_server_request_duration_seconds',
     help: 'Duration of HTTP server requests (OpenTelemetry http.server.request.duration), by method, route template, ' +
       'status and scheme',
@@ -39,10 +40,9 @@ export default fp(async (app) => {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
     registers: [registry]
   })
-  type Series = Array<Histogram.Internal<string>>
-  // Each route, method, status and scheme's series, found once: observing through labels validates and hashes them
-  // on every call. Bounded by the routes, their methods and the statuses they answer (an unknown URL is 'unmatched').
-  const series = new Map<string, Series>()
+  // Each route, method, status and scheme's series, found once. Bounded by the routes, their methods and the statuses
+  // they answer (an unknown URL is 'unmatched').
+  const series = new Map<string, HistogramSeries[]>()
   // A callback hook: it runs on every answer, and a promise each would be a waste.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
@@ -51,8 +51,8 @@ export default fp(async (app) => {
     if (histograms === undefined) {
       const status = String(reply.statusCode)
       histograms = [
-        requestDuration.labels({ route, method: request.method, status_code: status }),
-        serverDuration.labels({
+        requestDuration.series({ route, method: request.method, status_code: status }),
+        serverDuration.series({
           http_request_method: request.method,
           http_route: request.routeOptions.url ?? '',
           http_response_status_code: status,

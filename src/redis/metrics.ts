@@ -1,7 +1,8 @@
 // The Redis metrics, registered by the Redis plugins in the app's registry: command latency and errors, the
 // connection's state, with Entra ID the token's expiry, refresh failures and re-authentications, and the near cache's
 // answers and size.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { SeriesHistogram, type HistogramSeries } from '../series-histogram.js'
 import { STORE_COMMANDS, type StoreCommand } from '../store/redis-call.js'
 import { redisCommandChannel, type RedisCommandEvent } from './command-events.js'
 import type { NearCache } from '../store/redis-near-cache.js'
@@ -11,7 +12,7 @@ import type { TokenRefresherStatus } from './token-refresher.js'
 
 /** Every store command, as callRedis publishes it: our own commands only, with no argument ever recorded. */
 export function observeRedisCommands (registry: Registry): { stop: () => void } {
-  const latency = new Histogram({
+  const latency = new SeriesHistogram({
     name: 'redis_command_duration_seconds',
     help: 'Redis command latency, failures included, by store command (kept for dashboards made before ' +
       'db_client_operation_duration_seconds)',
@@ -26,7 +27,7 @@ export function observeRedisCommands (registry: Registry): { stop: () => void } 
     registers: [registry]
   })
   // The database semantic conventions' db.client.operation.duration, as Prometheus names it, for standard dashboards.
-  const operationDuration = new Histogram({
+  const operationDuration = new SeriesHistogram({
     name: 'db_client_operation_duration_seconds',
     help: 'Duration of Redis operations (OpenTelemetry db.client.operation.duration), by command or script, and ' +
       'error type when it failed',
@@ -36,15 +37,15 @@ export function observeRedisCommands (registry: Registry): { stop: () => void } 
   })
   // Each command and outcome's series, found once, as the request metrics do (metrics.ts): bounded by the store's
   // commands and its two kinds of failure.
-  const series = new Map<string, { latency: Histogram.Internal<string>, operation: Histogram.Internal<string> }>()
+  const series = new Map<string, { latency: HistogramSeries, operation: HistogramSeries }>()
   const seriesOf = (command: string, failure: string | undefined) => {
     const name = `${command} ${failure ?? ''}`
     let found = series.get(name)
     if (found === undefined) {
       const { operation, script } = STORE_COMMANDS[command as StoreCommand]
       found = {
-        latency: latency.labels({ command }),
-        operation: operationDuration.labels({
+        latency: latency.series({ command }),
+        operation: operationDuration.series({
           db_system_name: 'redis',
           db_operation_name: operation,
           db_stored_procedure_name: script ?? '',
