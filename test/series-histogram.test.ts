@@ -1,7 +1,7 @@
 // The histograms observed on every request write what prom-client's own Histogram writes for the same observations,
 // in both of the registry's text formats (the metrics listener serves them), so dashboards and alerts cannot tell them
 // apart.
-import { Histogram, Registry } from 'prom-client'
+import { Histogram, Registry, type RegistryContentType } from 'prom-client'
 import t from 'tap'
 import { SeriesHistogram } from '../src/series-histogram.js'
 
@@ -19,8 +19,10 @@ const OBSERVED: Array<[labels: Record<(typeof LABELS)[number], string>, seconds:
   [{ route: '/a "quoted"\\path\n', method: 'GET', status_code: '404' }, 0.02]
 ]
 
-function both () {
-  const [ours, theirs] = [new Registry(), new Registry()]
+function both (contentType: RegistryContentType = Registry.PROMETHEUS_CONTENT_TYPE) {
+  const [ours, theirs] = [new Registry<RegistryContentType>(), new Registry<RegistryContentType>()]
+  ours.setContentType(contentType)
+  theirs.setContentType(contentType)
   const config = { name: 'request_seconds', help: 'Time to answer', labelNames: LABELS, buckets: BUCKETS }
   const series = new SeriesHistogram({ ...config, registers: [ours] })
   const histogram = new Histogram({ ...config, labelNames: [...LABELS], registers: [theirs] })
@@ -41,9 +43,7 @@ t.test('the text format, line for line', async (t) => {
 })
 
 t.test('OpenMetrics, line for line', async (t) => {
-  const { ours, theirs } = both()
-  ours.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
-  theirs.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
+  const { ours, theirs } = both(Registry.OPENMETRICS_CONTENT_TYPE)
   t.equal(await ours.metrics(), await theirs.metrics())
 })
 
