@@ -7,7 +7,8 @@ import { cpus, totalmem } from 'node:os'
 import { hashApiKey } from '../dist/auth/api-keys.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  rssMiB, startCeiling, startOtlpSink, startProxy, startRedis, startService, withProcessUsage
+  MEMORY_CGROUPS, POD_MEMORY_LIMIT, POD_NODE_OPTIONS, rssMiB, startCeiling, startOtlpSink, startProxy, startRedis,
+  startService, withProcessUsage
 } from './processes.js'
 import { herd } from './herd.js'
 import { breakdown, COMPONENT_NAMES, profiling, readProfile } from './profile.js'
@@ -462,6 +463,13 @@ function report (runs, profiles) {
   const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0].split(' [')[0]
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, ${wrkVersion}, hey`
+  const limit = `${POD_MEMORY_LIMIT / 2 ** 20} MiB`
+  const pod = `Every Node process, the references' too, ran as in the chart's pod: with its NODE_OPTIONS (\`${
+    POD_NODE_OPTIONS || 'none'}\`) and ` + (MEMORY_CGROUPS === undefined
+      ? `without its memory limit of ${limit}: no memory cgroup could be made here, so V8 sized its heap from the ` +
+      'machine\'s memory, and peak RSS is not what a pod would hold.'
+      : `under its memory limit of ${limit} (a memory cgroup each), from which Node sizes V8's heap.`)
+  if (MEMORY_CGROUPS === undefined) misses.push(`the memory limit: ${pod}`)
   const verdict = misses.length === 0 ? 'Every target met.' : `Targets missed:\n- ${misses.join('\n- ')}`
   const profileSection = profiles.length === 0 ? '' : `\n${profileTables(profiles)}`
   console.log([table, targetTable, idleLine, bulkLine, invalidationLine, tracingLine, sessionsLine, herdTable, verdict]
@@ -479,6 +487,7 @@ references price parts of the service's work apart: the same route sending the s
 bare Fastify + ioredis proxy on the same Redis (GET, and SET … EX, with no validation, headers, metrics or logs).
 CPU µs/req is the measured process's own CPU time (user and system, from /proc) over the requests it answered, and
 Redis CPU µs/req the same of redis-server.
+${pod}
 Load generator, service and Redis share the machine's cores; the load generator's CPU is its one thread's share of
 a core (the largest of the runs), and a row where it passes ${LOAD_GENERATOR_SATURATED * 100} % is listed below as
 measuring it rather than the service. A scenario of one request is wrk's static request (no Lua per request).

@@ -153,6 +153,18 @@ t.test('bad values are refused by the schema, naming what is wrong', async (t) =
   t.ok(find(plaintext, 'Deployment'), 'plaintext Redis renders once opted into')
 })
 
+t.test('Node\'s flags: the young generation the memory limit would shrink, sized; none when emptied', async (t) => {
+  const base = ['--values', `${CHART}/ci/defaults-values.yaml`]
+  const nodeOptions = (manifests: Manifest[]) => {
+    const [container] = find(manifests, 'Deployment')!.spec.template.spec.containers
+    return (container.env ?? []).find(({ name }: { name: string }) => name === 'NODE_OPTIONS')?.value
+  }
+  t.equal(nodeOptions(await render(...base)), '--max-semi-space-size=8')
+  t.equal(nodeOptions(await render(...base, '--set', 'nodeOptions=--max-semi-space-size=16')),
+    '--max-semi-space-size=16')
+  t.equal(nodeOptions(await render(...base, '--set', 'nodeOptions=')), undefined, 'emptied: Node\'s own choice')
+})
+
 t.test('Azure Managed Redis clustering policies: the client, and egress to a cluster\'s node ports', async (t) => {
   const base = ['--values', `${CHART}/ci/cluster-values.yaml`]
   const nodePorts = (manifests: Manifest[]) => find(manifests, 'NetworkPolicy')!.spec.egress
