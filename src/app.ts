@@ -110,8 +110,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   // With CORS on, its plugin answers OPTIONS (preflight) everywhere, so OPTIONS is not a 405.
 
   // First: its request hook must run before every other, so that they and the routes run in the request's span.
-  // Loaded only when traces are on: the OpenTelemetry SDK and its exporter hold about 9 MiB a service without
-  // tracing never uses.
+  // Loaded only when traces are on: the OpenTelemetry SDK and its exporter, which a service without tracing never
+  // uses, took about 3 MiB of its idle RSS.
   if (config.tracing !== undefined) await app.register(import('./plugins/tracing.js'), { tracing: config.tracing })
   await app.register(openApiPlugin, { docsEnabled: http.docsEnabled })
   await app.register(metricsPlugin)
