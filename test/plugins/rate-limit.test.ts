@@ -83,3 +83,20 @@ t.test('with budgets, two replicas admit exactly the shared limit between them',
   t.same(Object.fromEntries(statuses), { 404: 300, 429: 100 }, '300 admitted of 400, across both replicas')
   t.ok(remaining.every((left) => left >= 0 && left < 300), 'RateLimit-Remaining stays within the limit')
 })
+
+t.test('without Redis, each replica counts its own limit, with the same headers and 429', async (t) => {
+  const local = await buildTestApp(t, { env: { AUTH_MODE: 'api-key', API_KEYS, RATE_LIMIT_MAX: '2' } })
+  const responses = []
+  for (let i = 0; i < 3; i++) {
+    responses.push(await local.inject({ method: 'GET', url: '/cache/k', headers: as('orders-key-0123456789') }))
+  }
+  t.same(responses.map((res) => res.statusCode), [404, 404, 429])
+  t.same(responses.map((res) => res.headers['ratelimit-remaining']), ['1', '0', '0'])
+  const [first, , limited] = responses
+  t.equal(first!.headers['ratelimit-limit'], '2')
+  t.match(first!.headers['ratelimit-reset'], /^\d+$/)
+  t.notOk(first!.headers['retry-after'], 'Retry-After only on a refusal')
+  t.match(limited!.headers['retry-after'], /^[1-9]\d*$/)
+  t.match(limited!.json(), { type: 'urn:cache-service:problem:rate-limited', status: 429 })
+  t.equal((await local.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'probes are never limited')
+})
