@@ -1,7 +1,7 @@
 // The per-caller rate limit. With Redis its counters live there, so every replica enforces one shared limit, each
 // admitting from budgets it takes (redis/rate-limit-store.ts); without Redis, @fastify/rate-limit's local store
-// counts. @fastify/rate-limit also gives auth.ts the limit on failed authentications (createRateLimit), in the same
-// store.
+// counts. @fastify/rate-limit also gives auth.ts the limit on failed authentications (createRateLimit), counted in a
+// store of the same kind.
 //
 // The per-caller check is this plugin's own hook rather than the library's global one: a callback that answers at
 // once from a budget held here. The library's hook (four promises, and a property added to every request) cost
@@ -32,11 +32,9 @@ export default fp<RateLimitPluginOptions>(async (app, options) => {
   // fastify-plugin cannot declare a dependency that only some configurations have; this says it as loudly.
   if (shared && !app.hasDecorator('redis')) throw new Error('rate-limit: shared counters need the redis plugin')
   const Store = shared ? sharedCountersIn(app.redis, `${keyPrefix}rate-limit:`, options) : undefined
+  // No limit of its own (global: false): createRateLimit's callers name theirs.
   await app.register(fastifyRateLimit, {
     global: false,
-    max,
-    timeWindow: windowMs,
-    keyGenerator: rateLimitKey,
     ...(Store !== undefined && { store: Store }),
     // A counter Redis cannot update is the store's 503 at once (redis/rate-limit-store.ts), never a 429 or a 500.
     skipOnError: false
