@@ -5,9 +5,13 @@
 // Whether the replica hears is measured, not assumed from connection events (which a hung Redis or a cluster's
 // subscriber moving between nodes do not give): with the near cache on, the replica announces a heartbeat of its own
 // every HEARTBEAT_MS, and each one that comes back proves that every change announced before it was sent has been
-// heard (Redis delivers a channel's messages to a subscriber in the order they were published). A subscription made
-// anew (after a reconnect; on a cluster, on another node) or a heartbeat that never came back while a later one did
-// means that messages may have been lost: the listener is told, at once, rather than after a gap.
+// heard. Redis delivers the messages published on one node to a subscriber in the order they were published; a
+// cluster does so too between two nodes (over the bus link from one to the other), but not across nodes: a change
+// announced on its key's node can arrive after a heartbeat published later on another. So on a cluster a heartbeat
+// is a round, one published through every master at once, and it counts as heard when every one of them has come
+// back. A subscription made anew (after a reconnect; on a cluster, on another node) or a heartbeat from one node that
+// never came back while a later one from the same node did means that messages may have been lost: the listener is
+// told, at once, rather than after a gap.
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { callRedis } from './redis-call.js'
@@ -19,7 +23,7 @@ export const DEAF_AFTER_MS = 3 * HEARTBEAT_MS
 export interface ChangeListener {
   /** A change of the entry under this Redis key was announced. */
   changed (key: string): void
-  /** The heartbeat sent at this performance.now() came back. */
+  /** The heartbeat sent at this performance.now() came back (on a cluster, from every master). */
   heard? (sentAt: number): void
   /** Changes may have been announced unheard, up to now. */
   lost? (): void
@@ -27,19 +31,40 @@ export interface ChangeListener {
   hearing? (on: boolean): void
 }
 
+/** A node heartbeats are published through, and its own numbering of them: a gap in it is a message lost. */
+interface Origin {
+  id: number
+  sent: number
+  /** The number of the latest heard from it (-1: none yet). */
+  heard: number
+}
+
+/** One heartbeat per node, sent at the same moment. */
+interface Round {
+  sentAt: number
+  unheard: number
+}
+
 export class ChangeChannel {
   readonly #redis: Redis | Cluster
   readonly #subscriber: () => Redis | Cluster
   readonly #name: string
   readonly #listener: ChangeListener
-  /** This replica's heartbeats: "<token>:<number>:<sentAt>", which no key (they all start with the prefix) can be. */
+  /**
+   * This replica's heartbeats: "heartbeat:<token>:<origin>:<number>:<round>", which no key (they all start with the
+   * prefix) can be.
+   */
   readonly #heartbeat = `heartbeat:${randomBytes(9).toString('base64url')}:`
   #subscribed: Promise<void> | undefined
   #beating: NodeJS.Timeout | undefined
   #lastHeard = performance.now()
-  /** Heartbeats sent, and the number of the latest heard (-1: none yet). */
-  #sent = 0
-  #heardNumber = -1
+  /** The nodes heartbeats are published through, by connection, and those of the latest round by their id. */
+  readonly #origins = new WeakMap<Redis | Cluster, Origin>()
+  #originsById = new Map<number, Origin>()
+  #nextOrigin = 0
+  /** The rounds sent and not yet heard in full, oldest first: those older than DEAF_AFTER_MS are forgotten. */
+  readonly #rounds = new Map<number, Round>()
+  #nextRound = 0
   #listening = false
   /** On a cluster, the connection subscribed on when the last heartbeat was sent. */
   #clusterConnection: unknown
@@ -67,10 +92,35 @@ export class ChangeChannel {
       if (performance.now() - this.#lastHeard > DEAF_AFTER_MS) this.#subscribed = undefined
       this.#subscribed ??= this.#subscribe()
       this.noticeClusterMove()
-      // One that is refused, or answered late, is simply not heard: that is what is being measured.
-      const message = `${this.#heartbeat}${this.#sent++}:${performance.now()}`
-      callRedis(this.#redis, 'heartbeat', this.#redis.publish(this.#name, message)).catch(() => {})
+      this.#beat()
     }, HEARTBEAT_MS).unref()
+  }
+
+  /** A round of heartbeats: one through the single Redis, or through each master a change can be announced on. */
+  #beat (): void {
+    const now = performance.now()
+    for (const [number, round] of this.#rounds) {
+      if (now - round.sentAt <= DEAF_AFTER_MS) break
+      this.#rounds.delete(number)
+    }
+    const nodes = this.#redis.isCluster ? (this.#redis as Cluster).nodes('master') : [this.#redis]
+    if (nodes.length === 0) return
+    const round = this.#nextRound++
+    this.#rounds.set(round, { sentAt: now, unheard: nodes.length })
+    const origins = new Map<number, Origin>()
+    for (const node of nodes) {
+      let origin = this.#origins.get(node)
+      if (origin === undefined) {
+        origin = { id: this.#nextOrigin++, sent: 0, heard: -1 }
+        this.#origins.set(node, origin)
+      }
+      origins.set(origin.id, origin)
+      // One that is refused, or answered late, is simply not heard: that is what is being measured.
+      const message = `${this.#heartbeat}${origin.id}:${origin.sent++}:${round}`
+      callRedis(this.#redis, 'heartbeat', node.publish(this.#name, message)).catch(() => {})
+    }
+    // Those of nodes that are masters no more are let go: a heartbeat of theirs still counts for its round.
+    this.#originsById = origins
   }
 
   close (): void {
@@ -122,12 +172,19 @@ export class ChangeChannel {
     if (!message.startsWith('heartbeat:')) {
       this.#listener.changed(message)
     } else if (message.startsWith(this.#heartbeat)) {
+      const [id, number, round] = message.slice(this.#heartbeat.length).split(':').map(Number) as
+        [number, number, number]
+      const origin = this.#originsById.get(id)
+      if (origin !== undefined) {
+        if (number <= origin.heard) return
+        if (origin.heard >= 0 && number > origin.heard + 1) this.#listener.lost?.()
+        origin.heard = number
+      }
+      const sent = this.#rounds.get(round)
+      if (sent === undefined || --sent.unheard > 0) return
+      this.#rounds.delete(round)
       this.#lastHeard = performance.now()
-      const [number, sentAt] = message.slice(this.#heartbeat.length).split(':').map(Number) as [number, number]
-      if (number <= this.#heardNumber) return
-      if (this.#heardNumber >= 0 && number > this.#heardNumber + 1) this.#listener.lost?.()
-      this.#heardNumber = number
-      this.#listener.heard?.(sentAt)
+      this.#listener.heard?.(sent.sentAt)
     }
   }
 }

@@ -1,10 +1,13 @@
 // A local Redis Cluster of three masters (redis-server --cluster-enabled yes, then redis-cli --cluster create),
-// on free ports, stopped when the test ends.
+// on free ports, stopped when the test ends. Its bus can run through forwarders, so that a test can stall the link
+// from one node to another, as a congested network between them would: a message published on one node (PUBLISH is
+// sent to every node over the bus) then reaches the other's subscribers late, while the rest of the cluster answers.
 import { execFile } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { freePort } from './free-port.js'
 import { startRedis, type RedisServer } from './redis-server.js'
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 import type { TestCertificates } from './tls.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -13,16 +16,34 @@ export interface RedisCluster {
   nodes: RedisServer[]
   /** host:port of every master, as REDIS_CLUSTER_NODES takes them. */
   seeds: string
+  /**
+   * With busForwarders: holds what node `from` sends node `to` over the bus (messages are kept, in order, not
+   * dropped) until the returned function is called. Keep it well short of cluster-node-timeout's half (7.5 s), after
+   * which `from` drops the link, and what it held with it.
+   */
+  stallBus (from: number, to: number): () => void
 }
 
-/** tls: every node serves TLS only, its cluster bus too, with these certificates. */
-export async function startCluster (t: Teardown, { tls }: { tls?: TestCertificates } = {}): Promise<RedisCluster> {
+/** Where a cluster bus message's header holds its sender's client port (clusterMsg: sig, totlen, ver, port). */
+const SENDER_PORT_OFFSET = 10
+
+/**
+ * tls: every node serves TLS only, its cluster bus too, with these certificates. busForwarders: each node's bus is
+ * reached through a forwarder of its own (without tls: the forwarder reads the bus's headers), for stallBus.
+ */
+export async function startCluster (t: Teardown, { tls, busForwarders = false }:
+{ tls?: TestCertificates, busForwarders?: boolean } = {}): Promise<RedisCluster> {
   const nodes: RedisServer[] = []
+  const forwarders: TcpProxy[] = []
   for (let i = 0; i < 3; i++) {
     const busPort = await freePort()
+    // The node announces its forwarder's port as its bus: every other node connects to it there.
+    const forwarder = busForwarders ? await startTcpProxy(t, busPort) : undefined
+    if (forwarder !== undefined) forwarders.push(forwarder)
     nodes.push(await startRedis(t, {
       tls,
       args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
+        ...(forwarder === undefined ? [] : ['--cluster-announce-bus-port', String(forwarder.port)]),
         ...(tls === undefined ? [] : ['--tls-cluster', 'yes', '--tls-replication', 'yes'])]
     }))
   }
@@ -39,5 +60,13 @@ export async function startCluster (t: Teardown, { tls }: { tls?: TestCertificat
     if (Date.now() > deadline) throw new Error(`the cluster did not come up:\n${states.join('\n')}`)
     await sleep(100)
   }
-  return { nodes, seeds: seeds.join(',') }
+  const stallBus = (from: number, to: number) => {
+    const forwarder = forwarders[to]
+    if (forwarder === undefined) throw new Error('startCluster({ busForwarders: true }) makes a bus that can stall')
+    // Each node connects to every other's bus: the links into `to` that `from` opened are those it sends on.
+    forwarder.hold((firstBytes) => firstBytes.length >= SENDER_PORT_OFFSET + 2 &&
+      firstBytes.readUInt16BE(SENDER_PORT_OFFSET) === nodes[from]!.port)
+    return () => { forwarder.release() }
+  }
+  return { nodes, seeds: seeds.join(','), stallBus }
 }

@@ -1,7 +1,8 @@
 // A TCP forwarder standing in for the address a managed Redis keeps while its primary changes: Azure's failover
 // promotes the replica and then points the same host name at it. `retarget` moves the address; existing
 // connections are dropped with it, or left on the old server (a connection that outlives the move). New connections
-// can be made slow to open, like one crossing a congested network.
+// can be made slow to open, like one crossing a congested network, and what a client sends can be held on its way,
+// like a link that stalls (a Redis Cluster's bus between two nodes: see redis-cluster.ts).
 import { createConnection, createServer, type Socket } from 'node:net'
 import { listenOnLoopback } from './free-port.js'
 
@@ -11,6 +12,20 @@ export interface TcpProxy {
   retarget (port: number, options?: { dropConnections?: boolean }): void
   /** Connections made from now on reach the server this much later; what the client sends meanwhile waits. */
   delayNewConnections (ms: number): void
+  /**
+   * What the clients of open connections send is held, not forwarded, until release(): all of them, or those whose
+   * first bytes `which` picks. The server's replies still flow.
+   */
+  hold (which?: (firstBytes: Buffer) => boolean): void
+  release (): void
+}
+
+interface Pair {
+  client: Socket
+  upstream: Socket
+  /** The first bytes the client sent. */
+  firstBytes: Buffer
+  held: boolean
 }
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -18,7 +33,7 @@ interface Teardown { teardown (fn: () => unknown): void }
 export async function startTcpProxy (t: Teardown, targetPort: number): Promise<TcpProxy> {
   let target = targetPort
   let delayMs = 0
-  const pairs = new Set<[Socket, Socket]>()
+  const pairs = new Set<Pair>()
   const waiting = new Set<Socket>()
   const server = createServer((client) => {
     if (delayMs === 0) {
@@ -34,8 +49,13 @@ export async function startTcpProxy (t: Teardown, targetPort: number): Promise<T
   })
   function forward (client: Socket) {
     const upstream = createConnection({ host: '127.0.0.1', port: target })
-    const pair: [Socket, Socket] = [client, upstream]
+    const pair: Pair = { client, upstream, firstBytes: Buffer.alloc(0), held: false }
     pairs.add(pair)
+    const first = (chunk: Buffer) => {
+      pair.firstBytes = Buffer.concat([pair.firstBytes, chunk])
+      if (pair.firstBytes.length >= 64) client.off('data', first)
+    }
+    client.on('data', first)
     const close = () => {
       pairs.delete(pair)
       client.destroy()
@@ -49,7 +69,7 @@ export async function startTcpProxy (t: Teardown, targetPort: number): Promise<T
   const port = await listenOnLoopback(server)
   t.teardown(async () => {
     for (const client of waiting) client.destroy()
-    for (const [client, upstream] of pairs) {
+    for (const { client, upstream } of pairs) {
       client.destroy()
       upstream.destroy()
     }
@@ -62,9 +82,24 @@ export async function startTcpProxy (t: Teardown, targetPort: number): Promise<T
     retarget (port, { dropConnections = true } = {}) {
       target = port
       if (!dropConnections) return
-      for (const [client, upstream] of pairs) {
+      for (const { client, upstream } of pairs) {
         client.destroy()
         upstream.destroy()
+      }
+    },
+    hold (which = () => true) {
+      for (const pair of pairs) {
+        if (pair.held || !which(pair.firstBytes)) continue
+        pair.held = true
+        pair.client.unpipe(pair.upstream)
+        pair.client.pause()
+      }
+    },
+    release () {
+      for (const pair of pairs) {
+        if (!pair.held) continue
+        pair.held = false
+        pair.client.pipe(pair.upstream)
       }
     }
   }
