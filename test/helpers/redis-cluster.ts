@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { freePort } from './free-port.js'
 import { startRedis, type RedisServer } from './redis-server.js'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
+import { until } from './until.js'
 import type { TestCertificates } from './tls.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -17,11 +18,12 @@ export interface RedisCluster {
   /** host:port of every master, as REDIS_CLUSTER_NODES takes them. */
   seeds: string
   /**
-   * With busForwarders: holds what node `from` sends node `to` over the bus (messages are kept, in order, not
-   * dropped) until the returned function is called. Keep it well short of cluster-node-timeout's half (7.5 s), after
-   * which `from` drops the link, and what it held with it.
+   * With busForwarders: holds what node `from` sends node `to` over the bus (once it has a link open), in order,
+   * until release(); or cut() closes the link, and the messages held on it are lost, as with a reset of the network
+   * (`from` opens another).
+   * Keep a stall short of half the cluster-node-timeout, after which `from` drops the link itself.
    */
-  stallBus (from: number, to: number): () => void
+  stallBus (from: number, to: number): Promise<{ release (): void, cut (): void }>
 }
 
 /** Where a cluster bus message's header holds its sender's client port (clusterMsg: sig, totlen, ver, port). */
@@ -60,13 +62,15 @@ export async function startCluster (t: Teardown, { tls, busForwarders = false }:
     if (Date.now() > deadline) throw new Error(`the cluster did not come up:\n${states.join('\n')}`)
     await sleep(100)
   }
-  const stallBus = (from: number, to: number) => {
+  const stallBus = async (from: number, to: number) => {
     const forwarder = forwarders[to]
     if (forwarder === undefined) throw new Error('startCluster({ busForwarders: true }) makes a bus that can stall')
-    // Each node connects to every other's bus: the links into `to` that `from` opened are those it sends on.
-    forwarder.hold((firstBytes) => firstBytes.length >= SENDER_PORT_OFFSET + 2 &&
-      firstBytes.readUInt16BE(SENDER_PORT_OFFSET) === nodes[from]!.port)
-    return () => { forwarder.release() }
+    // Each node connects to every other's bus: the links into `to` that `from` opened are those it sends on. After a
+    // cut, `from` opens another within its cron's next runs.
+    const sentByFrom = (firstBytes: Buffer) => firstBytes.length >= SENDER_PORT_OFFSET + 2 &&
+      firstBytes.readUInt16BE(SENDER_PORT_OFFSET) === nodes[from]!.port
+    await until(() => forwarder.hold(sentByFrom) > 0, `node ${from} has a link to node ${to}`)
+    return { release: () => { forwarder.release() }, cut: () => { forwarder.cut() } }
   }
   return { nodes, seeds: seeds.join(','), stallBus }
 }

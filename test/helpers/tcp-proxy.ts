@@ -14,10 +14,13 @@ export interface TcpProxy {
   delayNewConnections (ms: number): void
   /**
    * What the clients of open connections send is held, not forwarded, until release(): all of them, or those whose
-   * first bytes `which` picks. The server's replies still flow.
+   * first bytes `which` picks. The server's replies still flow. Returns how many connections are held.
    */
-  hold (which?: (firstBytes: Buffer) => boolean): void
+  hold (which?: (firstBytes: Buffer) => boolean): number
+  /** Forwards what was held. */
   release (): void
+  /** Closes the connections held, and what they held with them, as a reset of the network would. */
+  cut (): void
 }
 
 interface Pair {
@@ -88,18 +91,29 @@ export async function startTcpProxy (t: Teardown, targetPort: number): Promise<T
       }
     },
     hold (which = () => true) {
+      let held = 0
       for (const pair of pairs) {
-        if (pair.held || !which(pair.firstBytes)) continue
-        pair.held = true
-        pair.client.unpipe(pair.upstream)
-        pair.client.pause()
+        if (!pair.held && which(pair.firstBytes)) {
+          pair.held = true
+          pair.client.unpipe(pair.upstream)
+          pair.client.pause()
+        }
+        if (pair.held) held++
       }
+      return held
     },
     release () {
       for (const pair of pairs) {
         if (!pair.held) continue
         pair.held = false
         pair.client.pipe(pair.upstream)
+      }
+    },
+    cut () {
+      for (const { client, upstream, held } of pairs) {
+        if (!held) continue
+        client.destroy()
+        upstream.destroy()
       }
     }
   }
