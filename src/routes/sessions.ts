@@ -9,6 +9,7 @@ import {
 } from '../errors.js'
 import { preconditionsOf } from '../http/conditional.js'
 import { parseExactJson } from '../http/exact-json.js'
+import { isoTimestamp } from '../http/iso-timestamp.js'
 import { requireMediaType } from '../http/media-type.js'
 import { linksToSameResource } from '../openapi/responses.js'
 import { ConditionalHeadersSchema } from '../schemas/conditional.js'
@@ -304,10 +305,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     return {
       sessions: page.sessions.map(({ ref, createdAt, updatedAt, expiresAt, absoluteExpiresAt }) => ({
         ref,
-        createdAt: new Date(createdAt).toISOString(),
-        updatedAt: new Date(updatedAt).toISOString(),
-        expiresAt: new Date(expiresAt).toISOString(),
-        absoluteExpiresAt: new Date(absoluteExpiresAt).toISOString()
+        createdAt: isoTimestamp(createdAt),
+        updatedAt: isoTimestamp(updatedAt),
+        expiresAt: isoTimestamp(expiresAt),
+        absoluteExpiresAt: isoTimestamp(absoluteExpiresAt)
       })),
       next: page.cursor
     }
@@ -366,7 +367,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     reply.header('cache-control', 'no-store')
     return {
       events: page.events.map(({ id, reason, ref, subject, replacedBy, at }) => ({
-        id, reason, ref, subject: callerSubject(request, subject), replacedBy, at: new Date(at).toISOString()
+        id, reason, ref, subject: callerSubject(request, subject), replacedBy, at: isoTimestamp(at)
       })),
       next: page.cursor,
       missed: page.missed
@@ -386,10 +387,10 @@ function send (reply: { header (name: string, value: string): unknown }, id: str
     id,
     subject,
     data,
-    createdAt: new Date(session.createdAt).toISOString(),
-    updatedAt: new Date(session.updatedAt).toISOString(),
-    expiresAt: new Date(session.expiresAt).toISOString(),
-    absoluteExpiresAt: new Date(session.absoluteExpiresAt).toISOString()
+    createdAt: isoTimestamp(session.createdAt),
+    updatedAt: isoTimestamp(session.updatedAt),
+    expiresAt: isoTimestamp(session.expiresAt),
+    absoluteExpiresAt: isoTimestamp(session.absoluteExpiresAt)
   }
 }
 
