@@ -33,6 +33,12 @@ interface Pair {
 
 interface Teardown { teardown (fn: () => unknown): void }
 
+/** Closes both ends of a connection: its 'close' handler then forgets it. */
+function drop ({ client, upstream }: Pair): void {
+  client.destroy()
+  upstream.destroy()
+}
+
 export async function startTcpProxy (t: Teardown, targetPort: number): Promise<TcpProxy> {
   let target = targetPort
   let delayMs = 0
@@ -61,8 +67,7 @@ export async function startTcpProxy (t: Teardown, targetPort: number): Promise<T
     client.on('data', first)
     const close = () => {
       pairs.delete(pair)
-      client.destroy()
-      upstream.destroy()
+      drop(pair)
     }
     client.on('error', close).on('close', close)
     upstream.on('error', close).on('close', close)
@@ -72,10 +77,7 @@ export async function startTcpProxy (t: Teardown, targetPort: number): Promise<T
   const port = await listenOnLoopback(server)
   t.teardown(async () => {
     for (const client of waiting) client.destroy()
-    for (const { client, upstream } of pairs) {
-      client.destroy()
-      upstream.destroy()
-    }
+    for (const pair of pairs) drop(pair)
     await new Promise((resolve) => server.close(resolve))
   })
   return {
@@ -85,10 +87,7 @@ export async function startTcpProxy (t: Teardown, targetPort: number): Promise<T
     retarget (port, { dropConnections = true } = {}) {
       target = port
       if (!dropConnections) return
-      for (const { client, upstream } of pairs) {
-        client.destroy()
-        upstream.destroy()
-      }
+      for (const pair of pairs) drop(pair)
     },
     hold (which = () => true) {
       let held = 0
@@ -110,11 +109,7 @@ export async function startTcpProxy (t: Teardown, targetPort: number): Promise<T
       }
     },
     cut () {
-      for (const { client, upstream, held } of pairs) {
-        if (!held) continue
-        client.destroy()
-        upstream.destroy()
-      }
+      for (const pair of pairs) if (pair.held) drop(pair)
     }
   }
 }
