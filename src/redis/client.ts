@@ -15,6 +15,14 @@ export function reconnectDelay (attempt: number, maxDelayMs: number): number {
   return Math.round(step / 2 + Math.random() * step / 2)
 }
 
+/**
+ * How often a cluster client reads the cluster's slots again. ioredis 5 stopped doing so by default (its documentation
+ * still says every 5 s): it then learns of a failover only when a node redirects one of its commands, and a replica
+ * answering from its near cache sends none, while its heartbeats (store/redis-change-channel.ts) go on through the
+ * demoted master and miss the new one's announcements. Each look is a short-lived connection of its own.
+ */
+export const CLUSTER_SLOTS_REFRESH_MS = 5000
+
 export function createRedisClient (redis: RedisConfig, credentials: RedisCredentials | undefined,
   log: FastifyBaseLogger): RedisClient {
   const { commandTimeoutMs, reconnectMaxDelayMs } = redis
@@ -47,6 +55,7 @@ export function createRedisClient (redis: RedisConfig, credentials: RedisCredent
       // and a command issued while disconnected fails at once rather than waiting in an unbounded queue.
       enableOfflineQueue: false,
       clusterRetryStrategy: retry,
+      slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
       // With TLS, connect to the addresses as given, so that the servername above is what is verified.
       ...(options.tls !== undefined && { dnsLookup: (address, callback) => callback(null, address) })
     })

@@ -1,7 +1,8 @@
-// A local Redis Cluster of three masters (redis-server --cluster-enabled yes, then redis-cli --cluster create),
-// on free ports, stopped when the test ends. Its bus can run through forwarders, so that a test can stall the link
-// from one node to another, as a congested network between them would: a message published on one node (PUBLISH is
-// sent to every node over the bus) then reaches the other's subscribers late, while the rest of the cluster answers.
+// A local Redis Cluster of three masters, each with `replicas` replicas of its own (redis-server --cluster-enabled
+// yes, then redis-cli --cluster create), on free ports, stopped when the test ends. Its bus can run through
+// forwarders, so that a test can stall the link from one node to another, as a congested network between them would:
+// a message published on one node (PUBLISH is sent to every node over the bus) then reaches the other's subscribers
+// late, while the rest of the cluster answers.
 import { execFile } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
@@ -15,7 +16,7 @@ interface Teardown { teardown (fn: () => unknown): void }
 
 export interface RedisCluster {
   nodes: RedisServer[]
-  /** host:port of every master, as REDIS_CLUSTER_NODES takes them. */
+  /** host:port of every node, as REDIS_CLUSTER_NODES takes them. */
   seeds: string
   /**
    * With busForwarders: holds what node `from` sends node `to` over the bus (once it has a link open), in order,
@@ -24,6 +25,11 @@ export interface RedisCluster {
    * Keep a stall short of half the cluster-node-timeout, after which `from` drops the link itself.
    */
   stallBus (from: number, to: number): Promise<{ release (): void, cut (): void }>
+  /**
+   * Promotes replica `index` to master of its master's slots by a manual failover (CLUSTER FAILOVER, as a planned
+   * failover or an operator does it: the master hands over, nothing is lost), once every node says so.
+   */
+  failover (index: number): Promise<void>
 }
 
 /** Where a cluster bus message's header holds its sender's client port (clusterMsg: sig, totlen, ver, port). */
@@ -32,12 +38,14 @@ const SENDER_PORT_OFFSET = 10
 /**
  * tls: every node serves TLS only, its cluster bus too, with these certificates. busForwarders: each node's bus is
  * reached through a forwarder of its own (without tls: the forwarder reads the bus's headers), for stallBus.
+ * nodeTimeoutMs: the cluster-node-timeout (a bus link silent for half of it is dropped by its sender).
  */
-export async function startCluster (t: Teardown, { tls, busForwarders = false }:
-{ tls?: TestCertificates, busForwarders?: boolean } = {}): Promise<RedisCluster> {
+export async function startCluster (t: Teardown, { tls, busForwarders = false, replicas = 0, nodeTimeoutMs = 15_000 }:
+{ tls?: TestCertificates, busForwarders?: boolean, replicas?: number, nodeTimeoutMs?: number } = {}):
+  Promise<RedisCluster> {
   const nodes: RedisServer[] = []
   const forwarders: TcpProxy[] = []
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 3 * (1 + replicas); i++) {
     const busPort = await freePort()
     // The node announces its forwarder's port as its bus: every other node connects to it there.
     const forwarder = busForwarders ? await startTcpProxy(t, busPort) : undefined
@@ -45,6 +53,7 @@ export async function startCluster (t: Teardown, { tls, busForwarders = false }:
     nodes.push(await startRedis(t, {
       tls,
       args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
+        '--cluster-node-timeout', String(nodeTimeoutMs),
         ...(forwarder === undefined ? [] : ['--cluster-announce-bus-port', String(forwarder.port)]),
         ...(tls === undefined ? [] : ['--tls-cluster', 'yes', '--tls-replication', 'yes'])]
     }))
@@ -52,13 +61,16 @@ export async function startCluster (t: Teardown, { tls, busForwarders = false }:
   const seeds = nodes.map((node) => `127.0.0.1:${node.port}`)
   const cliTls = tls === undefined ? [] : ['--tls', '--cacert', tls.caFile, '--sni', 'localhost']
   await promisify(execFile)('redis-cli',
-    [...cliTls, '--cluster', 'create', ...seeds, '--cluster-replicas', '0', '--cluster-yes'])
+    [...cliTls, '--cluster', 'create', ...seeds, '--cluster-replicas', String(replicas), '--cluster-yes'])
 
   const admins = nodes.map((node) => node.admin())
   const deadline = Date.now() + 15_000
   for (;;) {
     const states = await Promise.all(admins.map(async (admin) => await admin.cluster('INFO') as string))
-    if (states.every((info) => info.includes('cluster_state:ok'))) break
+    // Every node sees every slot served, and each master with its replicas in sync (CLUSTER SLOTS lists no other).
+    const views = await Promise.all(admins.map(async (admin) => await admin.cluster('SLOTS')))
+    if (states.every((info) => info.includes('cluster_state:ok')) &&
+      views.every((slots) => slots.every((range) => range.length === 3 + replicas))) break
     if (Date.now() > deadline) throw new Error(`the cluster did not come up:\n${states.join('\n')}`)
     await sleep(100)
   }
@@ -72,5 +84,13 @@ export async function startCluster (t: Teardown, { tls, busForwarders = false }:
     await until(() => forwarder.hold(sentByFrom) > 0, `node ${from} has a link to node ${to}`)
     return { release: () => { forwarder.release() }, cut: () => { forwarder.cut() } }
   }
-  return { nodes, seeds: seeds.join(','), stallBus }
+  const failover = async (index: number) => {
+    await admins[index]!.cluster('FAILOVER')
+    const id = await admins[index]!.cluster('MYID') as string
+    await until(async () => {
+      const views = await Promise.all(admins.map(async (admin) => await admin.cluster('SLOTS')))
+      return views.every((slots) => slots.some(([, , master]) => master?.[2] === id))
+    }, `every node sees node ${index} promoted`)
+  }
+  return { nodes, seeds: seeds.join(','), stallBus, failover }
 }

@@ -2,11 +2,13 @@
 // change, must not go on answering the old value from memory. It learns of the cut from its subscriber's connection
 // (one Redis), from ioredis moving a cluster's subscription to another node, or from a heartbeat not coming back.
 // On a cluster, a change reaches the reader over the bus from the node that holds its key: a stalled link between
-// two nodes must not leave the reader trusting what it holds either.
+// two nodes must not leave the reader trusting what it holds either, nor, for longer than its next look at the
+// slots, one from a replica promoted since.
 import type { FastifyInstance } from 'fastify'
 import slotOf from 'cluster-key-slot'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
+import { CLUSTER_SLOTS_REFRESH_MS } from '../../src/redis/client.js'
 import type { RedisCacheStore } from '../../src/store/redis-cache-store.js'
 import { HEARTBEAT_MS } from '../../src/store/redis-change-channel.js'
 import { TRUSTED_FOR_MS } from '../../src/store/redis-near-cache.js'
@@ -153,6 +155,45 @@ t.test('a cluster whose bus stalls between the node of a key and the node the re
       t.equal(response.body, `new ${round}`, `round ${round}: the change is read, not the copy from before it`)
     }
   })
+})
+
+t.test('a cluster failing over: a change on the promoted replica, held on its way, is seen after the next look at ' +
+  'the slots', async (t) => {
+  // A node timeout long enough that a stall of STALL_MS is held, not dropped by the node as a dead link.
+  const STALL_MS = 12_000
+  const cluster = await startCluster(t, { busForwarders: true, replicas: 1, nodeTimeoutMs: 3 * STALL_MS })
+  const env = { REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: cluster.seeds, KEY_PREFIX: 'nc:' }
+  const reader = await buildTestApp(t, { env: { ...env, NEAR_CACHE_FRESH_READS: 'true' } })
+  const writer = await buildTestApp(t, { env: { ...env, NEAR_CACHE_MAX_BYTES: '0' } })
+  const admins = cluster.nodes.map((node) => node.admin())
+  let listening = -1
+  await until(async () => {
+    const lists = await Promise.all(admins.map(async (admin) => String(await admin.call('CLIENT', 'LIST', 'TYPE',
+      'pubsub')).trim()))
+    listening = lists.findIndex((list) => list !== '')
+    return listening >= 0
+  }, 'the reader subscribed on a node')
+  // A shard the reader does not listen on: its master, and the replica that takes over from it.
+  const nodeAt = (port: number) => cluster.nodes.findIndex((node) => node.port === port)
+  const slots = await admins[0]!.cluster('SLOTS')
+  const [first, last, , replica] = slots.map(([first, last, master, replica]) =>
+    [first, last, nodeAt(master![1]), nodeAt(replica![1])]).find(([, , master, replica]) =>
+    master !== listening && replica !== listening)!
+  const key = Array.from({ length: 200 }, (_, i) => `k${i}`)
+    .find((key) => first! <= slotOf(`nc:cache:${key}`) && slotOf(`nc:cache:${key}`) <= last!)!
+
+  await put(writer, key, 'old')
+  await warm(reader, key)
+  // The reader hears of no redirection (it answers from memory): only its periodic look at the slots tells it.
+  await cluster.failover(replica!)
+  const stall = await cluster.stallBus(replica!, listening)
+  t.teardown(stall.release)
+  const released = setTimeout(stall.release, STALL_MS)
+  t.teardown(() => { clearTimeout(released) })
+  t.equal((await put(writer, key, 'new')).statusCode, 204, 'written on the promoted replica')
+  const delay = await settlesOn(reader, key, 'new')
+  t.ok(delay < CLUSTER_SLOTS_REFRESH_MS + TRUSTED_FOR_MS + HEARTBEAT_MS,
+    `the old value answered until ${delay.toFixed(0)} ms after the write, the link held for ${STALL_MS} ms`)
 })
 
 t.test('a copy holds its own bytes, not the socket buffer its reply came in, which the byte budget would not count',
