@@ -7,13 +7,13 @@
 import type { FastifyInstance } from 'fastify'
 import slotOf from 'cluster-key-slot'
 import { setTimeout as sleep } from 'node:timers/promises'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { CLUSTER_SLOTS_REFRESH_MS } from '../../src/redis/client.js'
 import type { RedisCacheStore } from '../../src/store/redis-cache-store.js'
 import { HEARTBEAT_MS } from '../../src/store/redis-change-channel.js'
 import { TRUSTED_FOR_MS } from '../../src/store/redis-near-cache.js'
 import { buildTestApp } from '../helpers/app.js'
-import { startCluster } from '../helpers/redis-cluster.js'
+import { startCluster, type RedisCluster } from '../helpers/redis-cluster.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { until } from '../helpers/until.js'
 
@@ -42,6 +42,25 @@ async function settlesOn (reader: FastifyInstance, key: string, value: string): 
     return false
   }, `${key} read as ${value}`, { everyMs: 5 })
   return lastOther - started
+}
+
+/**
+ * On a cluster, a reader with the near cache's fresh reads and a writer without a near cache, and the node the reader
+ * listens on: the reader is the only one to subscribe, so that node is the one with a pub/sub connection.
+ */
+async function readerAndWriter (t: Test, cluster: RedisCluster) {
+  const env = { REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: cluster.seeds, KEY_PREFIX: 'nc:' }
+  const reader = await buildTestApp(t, { env: { ...env, NEAR_CACHE_FRESH_READS: 'true' } })
+  const writer = await buildTestApp(t, { env: { ...env, NEAR_CACHE_MAX_BYTES: '0' } })
+  const admins = cluster.nodes.map((node) => node.admin())
+  let listening = -1
+  await until(async () => {
+    const lists = await Promise.all(admins.map(async (admin) => String(await admin.call('CLIENT', 'LIST', 'TYPE',
+      'pubsub')).trim()))
+    listening = lists.findIndex((list) => list !== '')
+    return listening >= 0
+  }, 'the reader subscribed on a node')
+  return { reader, writer, admins, listening }
 }
 
 t.test('one Redis: a change announced while the subscription is cut is not hidden once it is made again',
@@ -98,18 +117,7 @@ t.test('a cluster: the subscription moved to another node is noticed before the 
 
 t.test('a cluster whose bus stalls between the node of a key and the node the reader listens on', async (t) => {
   const cluster = await startCluster(t, { busForwarders: true })
-  const env = { REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: cluster.seeds, KEY_PREFIX: 'nc:' }
-  const reader = await buildTestApp(t, { env: { ...env, NEAR_CACHE_FRESH_READS: 'true' } })
-  const writer = await buildTestApp(t, { env: { ...env, NEAR_CACHE_MAX_BYTES: '0' } })
-  const admins = cluster.nodes.map((node) => node.admin())
-  // The reader is the only one to subscribe: the node it listens on is the one with a pub/sub connection.
-  let listening = -1
-  await until(async () => {
-    const lists = await Promise.all(admins.map(async (admin) => String(await admin.call('CLIENT', 'LIST', 'TYPE',
-      'pubsub')).trim()))
-    listening = lists.findIndex((list) => list !== '')
-    return listening >= 0
-  }, 'the reader subscribed on a node')
+  const { reader, writer, admins, listening } = await readerAndWriter(t, cluster)
   // Keys held by another node: their changes are announced there, and reach the reader over the bus.
   const slots = await admins[0]!.cluster('SLOTS')
   const nodeOf = (key: string) => {
@@ -162,17 +170,7 @@ t.test('a cluster failing over: a change on the promoted replica, held on its wa
   // A node timeout long enough that a stall of STALL_MS is held, not dropped by the node as a dead link.
   const STALL_MS = 12_000
   const cluster = await startCluster(t, { busForwarders: true, replicas: 1, nodeTimeoutMs: 3 * STALL_MS })
-  const env = { REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: cluster.seeds, KEY_PREFIX: 'nc:' }
-  const reader = await buildTestApp(t, { env: { ...env, NEAR_CACHE_FRESH_READS: 'true' } })
-  const writer = await buildTestApp(t, { env: { ...env, NEAR_CACHE_MAX_BYTES: '0' } })
-  const admins = cluster.nodes.map((node) => node.admin())
-  let listening = -1
-  await until(async () => {
-    const lists = await Promise.all(admins.map(async (admin) => String(await admin.call('CLIENT', 'LIST', 'TYPE',
-      'pubsub')).trim()))
-    listening = lists.findIndex((list) => list !== '')
-    return listening >= 0
-  }, 'the reader subscribed on a node')
+  const { reader, writer, admins, listening } = await readerAndWriter(t, cluster)
   // A shard the reader does not listen on: its master, and the replica that takes over from it.
   const nodeAt = (port: number) => cluster.nodes.findIndex((node) => node.port === port)
   const slots = await admins[0]!.cluster('SLOTS')
