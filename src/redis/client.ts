@@ -23,6 +23,18 @@ export function reconnectDelay (attempt: number, maxDelayMs: number): number {
  */
 export const CLUSTER_SLOTS_REFRESH_MS = 5000
 
+/**
+ * Looks at the slots every CLUSTER_SLOTS_REFRESH_MS while the client is ready. Not ioredis's slotsRefreshInterval:
+ * a client quit while that one's look is under way schedules the next all the same, and goes on looking, with a timer
+ * that keeps the process alive, for ever.
+ */
+function lookAtSlotsPeriodically (cluster: Cluster): void {
+  const timer = setInterval(() => {
+    if (cluster.status === 'ready') cluster.refreshSlotsCache()
+  }, CLUSTER_SLOTS_REFRESH_MS).unref()
+  cluster.once('end', () => { clearInterval(timer) })
+}
+
 export function createRedisClient (redis: RedisConfig, credentials: RedisCredentials | undefined,
   log: FastifyBaseLogger): RedisClient {
   const { commandTimeoutMs, reconnectMaxDelayMs } = redis
@@ -55,7 +67,6 @@ export function createRedisClient (redis: RedisConfig, credentials: RedisCredent
       // and a command issued while disconnected fails at once rather than waiting in an unbounded queue.
       enableOfflineQueue: false,
       clusterRetryStrategy: retry,
-      slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
       // With TLS, connect to the addresses as given, so that the servername above is what is verified.
       ...(options.tls !== undefined && { dnsLookup: (address, callback) => callback(null, address) })
     })
@@ -66,6 +77,7 @@ export function createRedisClient (redis: RedisConfig, credentials: RedisCredent
       enableOfflineQueue: false,
       retryStrategy: retry
     })
+  if (client.isCluster) lookAtSlotsPeriodically(client as Cluster)
   logConnectionState(client, log)
   return client
 }

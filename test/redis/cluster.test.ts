@@ -2,14 +2,20 @@
 // three masters, requests on keys of every slot range, and Entra ID rotations that reach every node connection.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AccessToken } from '@azure/core-auth'
+import type { Cluster } from 'ioredis'
+import { pino } from 'pino'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/index.js'
+import {
+  CLUSTER_SLOTS_REFRESH_MS, closeRedisClient, createRedisClient, readyOrRefused
+} from '../../src/redis/client.js'
 import { buildTestApp } from '../helpers/app.js'
 import { EntraRedis } from '../helpers/entra-redis.js'
 import { FakeEntraCredential } from '../helpers/fake-entra-credential.js'
 import { holdToDocument } from '../helpers/openapi-conformance.js'
 import { startCluster } from '../helpers/redis-cluster.js'
+import { until } from '../helpers/until.js'
 
 const JSON_TYPE = { 'content-type': 'application/json' }
 const PATCH_TYPE = { 'content-type': 'application/merge-patch+json' }
@@ -81,4 +87,24 @@ t.test('Entra ID rotations re-authenticate every node connection, under load, lo
   const status = app.redisAuthStatus()
   t.equal(status.reauthenticationFailures, 0)
   t.ok(status.reauthentications >= 3 * 4, `${status.reauthentications} node re-authentications`)
+})
+
+t.test('a cluster client quit while it looks at the slots looks no more', async (t) => {
+  const cluster = await startCluster(t)
+  const config = loadConfig({ AUTH_MODE: 'none', REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: cluster.seeds })
+  const client = createRedisClient(config.redis!, undefined, pino({ level: 'silent' })) as Cluster
+  await readyOrRefused(client)
+  // Every look counted; the first periodic one is still under way when the client quits.
+  let looks = 0
+  let quitting: Promise<void> | undefined
+  const look = client.refreshSlotsCache.bind(client)
+  client.refreshSlotsCache = (callback) => {
+    looks++
+    look(callback)
+    quitting ??= closeRedisClient(client)
+  }
+  await until(() => quitting !== undefined, 'a periodic look at the slots', { timeoutMs: 2 * CLUSTER_SLOTS_REFRESH_MS })
+  await quitting
+  await sleep(1.5 * CLUSTER_SLOTS_REFRESH_MS)
+  t.equal(looks, 1, 'no look at the slots after the quit (ioredis\'s own interval goes on, and holds the process open)')
 })
