@@ -64,11 +64,13 @@ export async function startCluster (t: Teardown, { tls, busForwarders = false, r
     [...cliTls, '--cluster', 'create', ...seeds, '--cluster-replicas', String(replicas), '--cluster-yes'])
 
   const admins = nodes.map((node) => node.admin())
+  /** CLUSTER SLOTS as each node answers it. */
+  const slotViews = async () => await Promise.all(admins.map(async (admin) => await admin.cluster('SLOTS')))
   const deadline = Date.now() + 15_000
   for (;;) {
     const states = await Promise.all(admins.map(async (admin) => await admin.cluster('INFO') as string))
     // Every node sees every slot served, and each master with its replicas in sync (CLUSTER SLOTS lists no other).
-    const views = await Promise.all(admins.map(async (admin) => await admin.cluster('SLOTS')))
+    const views = await slotViews()
     if (states.every((info) => info.includes('cluster_state:ok')) &&
       views.every((slots) => slots.every((range) => range.length === 3 + replicas))) break
     if (Date.now() > deadline) throw new Error(`the cluster did not come up:\n${states.join('\n')}`)
@@ -87,10 +89,8 @@ export async function startCluster (t: Teardown, { tls, busForwarders = false, r
   const failover = async (index: number) => {
     await admins[index]!.cluster('FAILOVER')
     const id = await admins[index]!.cluster('MYID') as string
-    await until(async () => {
-      const views = await Promise.all(admins.map(async (admin) => await admin.cluster('SLOTS')))
-      return views.every((slots) => slots.some(([, , master]) => master?.[2] === id))
-    }, `every node sees node ${index} promoted`)
+    await until(async () => (await slotViews()).every((slots) => slots.some(([, , master]) => master?.[2] === id)),
+      `every node sees node ${index} promoted`)
   }
   return { nodes, seeds: seeds.join(','), stallBus, failover }
 }

@@ -44,6 +44,9 @@ async function settlesOn (reader: FastifyInstance, key: string, value: string): 
   return lastOther - started
 }
 
+/** Which of the cluster's nodes listens on this port. */
+const nodeAt = (cluster: RedisCluster, port: number) => cluster.nodes.findIndex((node) => node.port === port)
+
 /**
  * On a cluster, a reader with the near cache's fresh reads and a writer without a near cache, and the node the reader
  * listens on: the reader is the only one to subscribe, so that node is the one with a pub/sub connection.
@@ -122,7 +125,7 @@ t.test('a cluster whose bus stalls between the node of a key and the node the re
   const slots = await admins[0]!.cluster('SLOTS')
   const nodeOf = (key: string) => {
     const [, , holder] = slots.find(([first, last]) => first <= slotOf(key) && slotOf(key) <= last)!
-    return cluster.nodes.findIndex((node) => node.port === holder![1])
+    return nodeAt(cluster, holder![1])
   }
   const origin = (listening + 1) % 3
   const [key, other] = Array.from({ length: 100 }, (_, i) => `k${i}`)
@@ -172,10 +175,9 @@ t.test('a cluster failing over: a change on the promoted replica, held on its wa
   const cluster = await startCluster(t, { busForwarders: true, replicas: 1, nodeTimeoutMs: 3 * STALL_MS })
   const { reader, writer, admins, listening } = await readerAndWriter(t, cluster)
   // A shard the reader does not listen on: its master, and the replica that takes over from it.
-  const nodeAt = (port: number) => cluster.nodes.findIndex((node) => node.port === port)
   const slots = await admins[0]!.cluster('SLOTS')
   const [first, last, , replica] = slots.map(([first, last, master, replica]) =>
-    [first, last, nodeAt(master![1]), nodeAt(replica![1])]).find(([, , master, replica]) =>
+    [first, last, nodeAt(cluster, master![1]), nodeAt(cluster, replica![1])]).find(([, , master, replica]) =>
     master !== listening && replica !== listening)!
   const key = Array.from({ length: 200 }, (_, i) => `k${i}`)
     .find((key) => first! <= slotOf(`nc:cache:${key}`) && slotOf(`nc:cache:${key}`) <= last!)!
