@@ -49,6 +49,7 @@ const ROW = {
   sessionCreateCapped: 'POST /sessions, a subject at its cap of 100 (end-oldest)',
   apiKey: 'GET /cache, api-key + shared rate limit',
   nearGet: 'GET /cache hit 1 KiB, near cache',
+  memory: 'GET /cache, memory store',
   traced: 'GET /cache hit 1 KiB, tracing on, 1 % sampled'
 }
 const LARGE = [['64 KiB', 64 * 1024, 'large-64k', 'w64k'], ['1 MiB', 1024 * 1024, 'large-1m', 'w1m']]
@@ -298,7 +299,7 @@ async function measureRun (redisUrl, withHerd) {
   const inMemory = await startService({ AUTH_MODE: 'none' })
   await prepare(inMemory.base)
   const memoryScenario = { name: 'memory', requests: [{ path: '/cache/hot' }] }
-  rows.push({ name: 'GET /cache, memory store', ...await measure(inMemory, memoryScenario) })
+  rows.push({ name: ROW.memory, ...await measure(inMemory, memoryScenario) })
   await inMemory.stop()
   return { rows, idle, herdRows, invalidation, revocation }
 }
@@ -343,7 +344,9 @@ async function profileMisses (judged, rows) {
     const { cpuMicroseconds } = rows.find((row) => row.name === name)
     profiled.set(name, { cpuMicroseconds, ...breakdown(readProfile(dir), window) })
   }
-  return pairs.map(({ row, of }) => ({ row, of, profile: profiled.get(row), reference: profiled.get(of) }))
+  return pairs.map(({ row, of, atLeast, value }) => ({
+    row, of, goal: atLeast, ratio: value, profile: profiled.get(row), reference: profiled.get(of)
+  }))
 }
 
 /** The middle value (of an even count, the mean of the two middle ones). */
@@ -471,7 +474,7 @@ function report (runs, profiles) {
       : `under its memory limit of ${limit} (a memory cgroup each), from which Node sizes V8's heap.`)
   if (MEMORY_CGROUPS === undefined) misses.push(`the memory limit: ${pod}`)
   const verdict = misses.length === 0 ? 'Every target met.' : `Targets missed:\n- ${misses.join('\n- ')}`
-  const profileSection = profiles.length === 0 ? '' : `\n${profileTables(profiles)}`
+  const profileSection = profiles.length === 0 ? '' : `\n${profileTables(profiles, rows)}`
   console.log([table, targetTable, idleLine, bulkLine, invalidationLine, tracingLine, sessionsLine, herdTable, verdict]
     .join('\n\n') + profileSection)
   writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), `# Benchmarks
@@ -519,9 +522,23 @@ ${profileSection}`)
   process.exitCode = misses.length === 0 ? 0 : 1
 }
 
+/**
+ * What a missed throughput target would take: the CPU per request that reaches its goal at the reference's, and
+ * how much of the row's that is; beside it, how closely the row's ratio of req/s followed its ratio of CPU.
+ */
+function budgetLine (goal, ratio, profile, reference) {
+  const allowed = reference.cpuMicroseconds / goal
+  const spent = profile.cpuMicroseconds
+  return `What it would take: at ${goal.toFixed(2)}× the reference's req/s, ${allowed.toFixed(1)} µs of CPU per ` +
+    `request, against the ${spent.toFixed(1)} it spends: ${(spent - allowed).toFixed(1)} µs, ` +
+    `${((1 - allowed / spent) * 100).toFixed(0)} % of it, would have to go. ` +
+    `(Its req/s ratio was ${ratio.toFixed(2)}×; the inverse of its ratio of CPU per request is ` +
+    `${(reference.cpuMicroseconds / spent).toFixed(2)}×.)`
+}
+
 /** Each missed target's row beside its reference: µs per request by component, then the row's largest functions. */
-function profileTables (profiles) {
-  const sections = profiles.map(({ row, of, profile, reference }) => {
+function profileTables (profiles, rows) {
+  const sections = profiles.map(({ row, of, goal, ratio, profile, reference }) => {
     const lines = [`| µs per request | ${row} | ${of} | difference |`, '|---|---:|---:|---:|']
     for (const component of COMPONENT_NAMES) {
       const [mine, theirs] = [profile, reference].map((p) => (p.components.get(component) ?? 0) * p.cpuMicroseconds)
@@ -532,8 +549,11 @@ function profileTables (profiles) {
       `${reference.cpuMicroseconds.toFixed(1)} | ${(profile.cpuMicroseconds - reference.cpuMicroseconds).toFixed(1)} |`)
     const largest = [...profile.functions].sort((a, b) => b[1] - a[1]).slice(0, 12)
       .map(([name, share]) => `${name} ${(share * profile.cpuMicroseconds).toFixed(1)}`).join('; ')
-    return `### ${row}\n\n${lines.join('\n')}\n\nIts largest functions by self time, µs per request: ${largest}.`
+    return `### ${row}\n\n${lines.join('\n')}\n\n${budgetLine(goal, ratio, profile, reference)}\n\n` +
+      `Its largest functions by self time, µs per request: ${largest}.`
   })
+  const [floor, proxy] = [ROW.memory, ROW.proxyGet]
+    .map((name) => rows.find((row) => row.name === name).cpuMicroseconds.toFixed(0))
   return `
 ## Where the CPU goes, for the throughput targets missed
 
@@ -542,6 +562,11 @@ sample a millisecond). A process's busy samples of the measured seconds are grou
 group's share is given of the process's CPU µs per request in the runs above (the profiler's own cost left out); a
 native function is counted with its caller, but for the socket writes, which are the write system call (on loopback
 the kernel's TCP path, receiving end included). \`BENCH_PROFILE=false\` leaves this out.
+
+Each process keeps a core busy, so its req/s is close to the inverse of its CPU per request, and a target's ratio of
+req/s close to the inverse ratio of CPU per request: what a target would take is the CPU per request it allows, its
+reference's divided by the goal. A floor for the reads: the service on its memory store, with no Redis at all,
+spends ${floor} µs per GET, against the proxy's ${proxy} for its HTTP and its Redis round trip together.
 
 ${sections.join('\n\n')}
 `
