@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config/index.js'
 import { MethodNotAllowedError, RouteNotFoundError } from './errors.js'
+import { bodyBudget } from './http/body-budget.js'
 import { clientErrorAnswerer } from './http/client-errors.js'
 import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
 import { problemErrorHandler } from './http/error-handler.js'
@@ -145,6 +146,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     failureLimit: security.authFailureLimit,
     ...(options.jwks !== undefined && { jwks: options.jwks })
   })
+  // After authentication, the rate limit and the scope check (auth's preParsing hook): a caller refused by them holds
+  // no room for a body.
+  if (http.maxBodyBytesInFlight > 0) app.addHook('preParsing', bodyBudget(http.maxBodyBytesInFlight))
   await app.register(healthRoutes)
   await app.register(cacheRoutes, {
     prefix: '/cache',

@@ -167,6 +167,7 @@ export const ForbiddenError = errorClass('CS_FORBIDDEN')
 export const SubjectMismatchError = errorClass('CS_SUBJECT_MISMATCH')
 export const SubjectFullError = errorClass('CS_SUBJECT_FULL')
 export const RateLimitedError = errorClass('CS_RATE_LIMITED')
+export const OverloadedError = errorClass('CS_OVERLOADED')
 
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 1

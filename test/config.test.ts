@@ -39,7 +39,12 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
     },
     shutdownGraceMs: 10_000,
     http: {
-      trustProxy: false, corsOrigins: undefined, maxEventLoopDelayMs: 1000, requestTimeoutMs: 30_000, docsEnabled: true
+      trustProxy: false,
+      corsOrigins: undefined,
+      maxEventLoopDelayMs: 1000,
+      requestTimeoutMs: 30_000,
+      maxBodyBytesInFlight: 32 * 1_048_576,
+      docsEnabled: true
     },
     metrics: { enabled: true, port: 9090 },
     security: {

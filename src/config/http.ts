@@ -1,5 +1,6 @@
 // The HTTP server's settings that are not about one resource: which proxies to believe, which browser origins may
-// call (CORS), when to shed load, how long a request may take to arrive, and whether to serve the API page.
+// call (CORS), when to shed load, how many request bodies to hold at once, how long a request may take to arrive,
+// and whether to serve the API page.
 import { isIP } from 'node:net'
 import type { z } from 'zod'
 import { boolean, commaList, integer, optionalText, type Issue } from './env.js'
@@ -9,6 +10,7 @@ export const HttpEnvShape = {
   CORS_ORIGINS: optionalText(),
   MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000, 1000),
   REQUEST_TIMEOUT_MS: integer(1, 3_600_000, 30_000),
+  MAX_BODY_BYTES_IN_FLIGHT: integer(0, 64 * 1024 ** 3, 32 * 1_048_576),
   DOCS_ENABLED: boolean(true)
 }
 
@@ -23,6 +25,8 @@ export interface HttpConfig {
   maxEventLoopDelayMs: number
   /** A request (headers and body) must have arrived within this long, or it gets 408 and its connection closes. */
   requestTimeoutMs: number
+  /** The request bodies the process holds at once, in bytes (their Content-Lengths); 0 turns the bound off. */
+  maxBodyBytesInFlight: number
   /** Serve the interactive API page at /docs (the document itself is always served). */
   docsEnabled: boolean
 }
@@ -33,6 +37,7 @@ export function httpConfigFrom (env: HttpEnv, issue: Issue): HttpConfig {
     corsOrigins: env.CORS_ORIGINS === undefined ? undefined : commaList(env.CORS_ORIGINS),
     maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    maxBodyBytesInFlight: env.MAX_BODY_BYTES_IN_FLIGHT,
     docsEnabled: env.DOCS_ENABLED
   }
 }

@@ -62,7 +62,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
 
   // Values are opaque: whatever the media type, the body is kept as the exact bytes that were sent.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.maxValueBytes }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
     done(null, body)
   })
 
@@ -122,6 +122,8 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRoutesOptions> = async (app
   })
 
   app.put('/:key', {
+    // On the route, not its parser: the bound on bodies in flight (http/body-budget.ts) reads it there.
+    bodyLimit: limits.maxValueBytes,
     schema: {
       summary: 'Store a value under a key, with a TTL',
       tags: ['cache'],
