@@ -148,7 +148,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
   // After authentication, the rate limit and the scope check (auth's preParsing hook): a caller refused by them holds
   // no room for a body.
-  if (http.maxBodyBytesInFlight > 0) app.addHook('preParsing', bodyBudget(http.maxBodyBytesInFlight))
+  if (http.maxBodyBytesInFlight > 0) {
+    app.addHook('preParsing', bodyBudget(http.maxBodyBytesInFlight, app.metrics.registry))
+  }
   await app.register(healthRoutes)
   await app.register(cacheRoutes, {
     prefix: '/cache',

@@ -2,6 +2,7 @@
 // route's limit) before they are read. A body that does not fit is refused unread with the overloaded 503 and
 // Retry-After and changes nothing; its room comes back when a held body's answer is sent or its connection closes.
 import { connect, type Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { buildTestApp } from '../helpers/app.js'
 import { until } from '../helpers/until.js'
@@ -46,14 +47,22 @@ async function full (t: Test, base: string) {
   t.equal((await fetch(`${base}/cache/absent`)).status, 404, 'reads are not counted')
 }
 
+/** The value of a metric without labels, as the next scrape would read it. */
+async function metric (app: FastifyInstance, name: string): Promise<number | undefined> {
+  return (await app.metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value
+}
+
 t.test('a body that does not fit is refused unread with 503, and its room comes back', async (t) => {
-  const { port, base } = await listening(t, bound(64 * KIB, 32 * KIB))
+  const { app, port, base } = await listening(t, bound(64 * KIB, 32 * KIB))
   const first = await startUpload(t, port, 'first', declared(32 * KIB))
   const second = await startUpload(t, port, 'second', declared(32 * KIB))
   await full(t, base)
+  t.equal(await metric(app, 'http_request_body_bytes_in_flight'), 64 * KIB, 'the bytes held are a metric')
 
+  const refusals = await metric(app, 'http_request_bodies_refused_total')
   const refused = await put(base, 'third', 1)
   t.equal(refused.status, 503)
+  t.equal(await metric(app, 'http_request_bodies_refused_total'), refusals! + 1, 'and so is each refusal')
   t.match(refused.headers.get('content-type'), /^application\/problem\+json/)
   t.equal(refused.headers.get('retry-after'), '1')
   t.match(await refused.json(), { type: 'urn:cache-service:problem:overloaded' })
@@ -67,6 +76,7 @@ t.test('a body that does not fit is refused unread with 503, and its room comes 
   await until(() => /^HTTP\/1\.1 201 /.test(second.answer()), 'the held upload answered')
   const both = await Promise.all([put(base, 'fourth', 32 * KIB), put(base, 'fifth', 32 * KIB)])
   t.same(both.map((response) => response.status), [201, 201], 'room after an answer was sent')
+  await until(async () => await metric(app, 'http_request_body_bytes_in_flight') === 0, 'every byte given back')
 })
 
 t.test('a chunked body holds its route\'s limit', async (t) => {
