@@ -2,12 +2,11 @@
 // npm test (it takes a minute and measures memory, which tests should not time): a bulk read naming a hundred
 // 1 MiB values, thousands of waiting readers whose clients walk away, and waiting readers when Redis is killed.
 import { connect } from 'node:net'
-import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { rssMiB, startRedis, startService } from './processes.js'
+import { procFile, rssMiB, startRedis, startService } from './processes.js'
 
 /** The process's peak resident memory so far, in MiB. */
-const peakMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+const peakMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(procFile(pid, 'status'))?.[1] ?? 0) / 1024
 const mib = (value) => `${value.toFixed(0)} MiB`
 /** The service's V8 heap in use, in MiB, from its own metrics. */
 async function heapMiB (service) {

@@ -11,6 +11,7 @@ import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
+import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
@@ -51,10 +52,36 @@ export const MEMORY_CGROUPS = (() => {
   return undefined
 })()
 
-/** Starts node with args, in a memory cgroup of its own limited to the pod's limit where one can be made. */
-function spawnNode (args, { env = process.env, ...options }) {
+/** How each process this run started and that has ended ended, by pid: a reading of a gone process names it. */
+const endings = new Map()
+
+/** Records how `child`, called `name`, ends. */
+function named (child, name) {
+  child.once('exit', (code, signal) => {
+    endings.set(child.pid, `${name} (pid ${child.pid}) ended with ` + (signal === null
+      ? `exit code ${code}`
+      : `${signal}${signal === 'SIGKILL' ? ' (as the kernel ends a process at its memory limit: see dmesg)' : ''}`))
+  })
+  return child
+}
+
+/** A file of /proc/<pid>; when the process is gone, an error that says which it was and how it ended. */
+export function procFile (pid, file) {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8')
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error
+    throw new Error(`a measured process is gone: ${endings.get(pid) ?? `pid ${pid}, not one this run started`}`)
+  }
+}
+
+/**
+ * Starts node with args, called `name`, in a memory cgroup of its own limited to the pod's limit where one can be
+ * made.
+ */
+function spawnNode (name, args, { env = process.env, ...options }) {
   options.env = { ...env, NODE_OPTIONS: POD_NODE_OPTIONS }
-  if (MEMORY_CGROUPS === undefined) return spawn(process.execPath, args, options)
+  if (MEMORY_CGROUPS === undefined) return named(spawn(process.execPath, args, options), name)
   const { root, limitFile } = MEMORY_CGROUPS
   const group = `${root}/cache-service-bench-${process.pid}-${++cgroups}`
   mkdirSync(group)
@@ -63,7 +90,7 @@ function spawnNode (args, { env = process.env, ...options }) {
   const child = spawn('sh', ['-c', 'echo $$ > "$1" && shift && exec "$@"', 'sh', `${group}/cgroup.procs`,
     process.execPath, ...args], options)
   child.once('exit', () => { try { rmdirSync(group) } catch {} })
-  return child
+  return named(child, name)
 }
 let cgroups = 0
 
@@ -94,7 +121,7 @@ async function answers (url) {
 export async function startRedis () {
   const port = await freePort()
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
-  const child = spawn('redis-server', args)
+  const child = named(spawn('redis-server', args), 'redis-server')
   let output = ''
   child.stdout.on('data', (chunk) => { output += chunk })
   await until(() => output.includes('Ready to accept connections'), 'redis-server')
@@ -109,7 +136,7 @@ export async function startRedis () {
 export async function startService (env, nodeArgs = []) {
   const port = await freePort()
   const metricsPort = await freePort()
-  const child = spawnNode([...nodeArgs, SERVER], {
+  const child = spawnNode('the service', [...nodeArgs, SERVER], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
@@ -128,7 +155,7 @@ export async function startService (env, nodeArgs = []) {
 
 /** A process's resident memory now, in MiB. */
 export function rssMiB (pid) {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  return Number(/VmRSS:\s+(\d+)/.exec(procFile(pid, 'status'))?.[1] ?? 0) / 1024
 }
 
 /** The bare Fastify route answering a constant 1 KiB (ceiling.js); with the service's response headers if asked. */
@@ -143,7 +170,7 @@ export async function startProxy (redisUrl, nodeArgs = []) {
 
 async function startReference (nodeArgs, script, ...args) {
   const port = await freePort()
-  const child = spawnNode([...nodeArgs, script, String(port), ...args], {
+  const child = spawnNode(basename(script), [...nodeArgs, script, String(port), ...args], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc']
   })
   await once(child, 'message')
@@ -195,7 +222,7 @@ function monotonicMicroseconds () {
 /** User and system CPU time of a process so far: /proc/<pid>/stat counts it in ticks of 1/100 s (USER_HZ). */
 export function cpuSeconds (pid) {
   // The command name, in parentheses, may hold spaces; the fields after it are fixed.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  const fields = procFile(pid, 'stat').split(') ')[1].split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
