@@ -68,7 +68,9 @@ async function abandonedWaiters (count) {
     AUTH_MODE: 'none',
     RATE_LIMIT_MAX: '0',
     CACHE_LEASE_MAX_WAITERS_PER_CALLER: '100000',
-    CACHE_LEASE_MAX_WAITERS: '100000'
+    CACHE_LEASE_MAX_WAITERS: '100000',
+    // Every waiter on a connection of its own: the waiters' bound is measured here, not the connections'.
+    MAX_CONNECTIONS: '0'
   })
   try {
     const granted = await fetch(`${service.base}/cache/hot`, { headers: { 'cache-lease': 'acquire; ttl=60' } })

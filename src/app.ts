@@ -7,6 +7,7 @@ import { MethodNotAllowedError, RouteNotFoundError } from './errors.js'
 import { bodyBudget } from './http/body-budget.js'
 import { clientErrorAnswerer } from './http/client-errors.js'
 import { closeConnectionsOnDrain } from './http/close-connections-on-drain.js'
+import { limitConnections } from './http/connection-limit.js'
 import { problemErrorHandler } from './http/error-handler.js'
 import { parseExactJson } from './http/exact-json.js'
 import { ignoreDeleteBody } from './http/ignore-delete-body.js'
@@ -116,6 +117,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   if (config.tracing !== undefined) await app.register(import('./plugins/tracing.js'), { tracing: config.tracing })
   await app.register(openApiPlugin, { docsEnabled: http.docsEnabled })
   await app.register(metricsPlugin)
+  if (http.maxConnections > 0) limitConnections(app.server, http.maxConnections, app.metrics.registry)
   if (redis === undefined) {
     await app.register(memoryStore, { waiting: config.cache.waiting, sessionEvents })
   } else {

@@ -44,6 +44,7 @@ t.test('an empty environment gives the documented defaults, frozen', async (t) =
       maxEventLoopDelayMs: 1000,
       requestTimeoutMs: 30_000,
       maxBodyBytesInFlight: 32 * 1_048_576,
+      maxConnections: 4096,
       docsEnabled: true
     },
     metrics: { enabled: true, port: 9090 },

@@ -1,6 +1,6 @@
 // The HTTP server's settings that are not about one resource: which proxies to believe, which browser origins may
-// call (CORS), when to shed load, how many request bodies to hold at once, how long a request may take to arrive,
-// and whether to serve the API page.
+// call (CORS), when to shed load, how many request bodies and connections to hold at once, how long a request may
+// take to arrive, and whether to serve the API page.
 import { isIP } from 'node:net'
 import type { z } from 'zod'
 import { boolean, commaList, integer, optionalText, type Issue } from './env.js'
@@ -11,6 +11,7 @@ export const HttpEnvShape = {
   MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000, 1000),
   REQUEST_TIMEOUT_MS: integer(1, 3_600_000, 30_000),
   MAX_BODY_BYTES_IN_FLIGHT: integer(0, 64 * 1024 ** 3, 32 * 1_048_576),
+  MAX_CONNECTIONS: integer(0, 1_000_000, 4096),
   DOCS_ENABLED: boolean(true)
 }
 
@@ -27,6 +28,8 @@ export interface HttpConfig {
   requestTimeoutMs: number
   /** The request bodies the process holds at once, in bytes (their Content-Lengths); 0 turns the bound off. */
   maxBodyBytesInFlight: number
+  /** The connections the process holds at once; one past it is closed as soon as it is accepted. 0: no bound. */
+  maxConnections: number
   /** Serve the interactive API page at /docs (the document itself is always served). */
   docsEnabled: boolean
 }
@@ -38,6 +41,7 @@ export function httpConfigFrom (env: HttpEnv, issue: Issue): HttpConfig {
     maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     maxBodyBytesInFlight: env.MAX_BODY_BYTES_IN_FLIGHT,
+    maxConnections: env.MAX_CONNECTIONS,
     docsEnabled: env.DOCS_ENABLED
   }
 }

@@ -2,6 +2,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { HealthSchema } from '../schemas/health.js'
 
+/** The liveness answer, here and on the metrics listener (metrics-server.ts). */
+export const alive = async () => ({ status: 'ok' as const })
+
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/healthz', {
     schema: {
@@ -16,7 +19,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       traced: false,
       openapi: { responses: { 200: { description: 'The process runs' } }, errors: [] }
     }
-  }, async () => ({ status: 'ok' as const }))
+  }, alive)
 
   app.get('/readyz', {
     schema: {

@@ -92,6 +92,9 @@ function checkPolicies (t: Test, manifests: Manifest[]) {
   t.equal(container.securityContext.readOnlyRootFilesystem, true, 'read-only root filesystem')
   t.same(container.securityContext.capabilities.drop, ['ALL'], 'every capability dropped')
   t.equal(container.livenessProbe.httpGet.path, '/healthz', 'liveness on /healthz')
+  const hasMetricsPort = container.ports.some(({ name }: { name: string }) => name === 'metrics')
+  t.equal(container.livenessProbe.httpGet.port, hasMetricsPort ? 'metrics' : 'http',
+    'liveness on the metrics listener where there is one, apart from MAX_CONNECTIONS')
   t.equal(container.readinessProbe.httpGet.path, '/readyz', 'readiness on /readyz')
   t.ok(container.startupProbe, 'a startup probe')
   t.equal(pod.automountServiceAccountToken, false, 'no Kubernetes API token in the pod')

@@ -60,6 +60,16 @@ t.test('requests, cache hits and misses, Redis commands and connection, process 
   t.notMatch(down.body, /redis_token_/, 'no token metrics without Entra ID')
 })
 
+t.test('the metrics listener answers the liveness probe, as the API does', async (t) => {
+  const app = await buildTestApp(t)
+  const metricsServer = buildMetricsServer(app)
+  t.teardown(() => metricsServer.close())
+  const [api, metrics] = await Promise.all([app, metricsServer]
+    .map(async (server) => await server.inject({ method: 'GET', url: '/healthz' })))
+  t.equal(metrics!.statusCode, 200)
+  t.same(metrics!.json(), api!.json())
+})
+
 t.test('the embedded store reports no Redis connection at all', async (t) => {
   const app = await buildTestApp(t)
   await app.ready()
