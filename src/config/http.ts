@@ -28,7 +28,7 @@ export interface HttpConfig {
   requestTimeoutMs: number
   /** The request bodies the process holds at once, in bytes (their Content-Lengths); 0 turns the bound off. */
   maxBodyBytesInFlight: number
-  /** The connections the process holds at once; one past it is closed as soon as it is accepted. 0: no bound. */
+  /** The connections the process holds at once; one past it is reset as soon as it is accepted. 0: no bound. */
   maxConnections: number
   /** Serve the interactive API page at /docs (the document itself is always served). */
   docsEnabled: boolean
