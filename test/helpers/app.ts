@@ -1,4 +1,5 @@
 // Builds the app the way server.ts does, from an environment, and closes it when the test ends.
+import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppOptions } from '../../src/app.js'
@@ -23,6 +24,22 @@ export async function buildTestApp (t: Teardown, { env = {}, logs, options = {} 
   t.teardown(() => app.close())
   holdToDocument(app)
   return app
+}
+
+/**
+ * buildTestApp, listening on a free loopback port, for tests that open connections of their own. Load shedding is
+ * off unless env turns it on: hundreds of connections opened at once lag the event loop past its default bound.
+ */
+export async function listeningTestApp (t: Teardown, env: Record<string, string> = {}) {
+  const app = await buildTestApp(t, { env: { MAX_EVENT_LOOP_DELAY_MS: '0', ...env } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  return { app, port, base: `http://127.0.0.1:${port}` }
+}
+
+/** The value of a metric without labels, as the next scrape would read it. */
+export async function metricValue (app: FastifyInstance, name: string): Promise<number | undefined> {
+  return (await app.metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value
 }
 
 export interface LogCapture {

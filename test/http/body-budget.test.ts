@@ -2,20 +2,11 @@
 // route's limit) before they are read. A body that does not fit is refused unread with the overloaded 503 and
 // Retry-After and changes nothing; its room comes back when a held body's answer is sent or its connection closes.
 import { connect, type Socket } from 'node:net'
-import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { buildTestApp } from '../helpers/app.js'
+import { listeningTestApp, metricValue } from '../helpers/app.js'
 import { until } from '../helpers/until.js'
 
 const KIB = 1024
-
-async function listening (t: Test, env: Record<string, string>) {
-  const app = await buildTestApp(t, { env: { MAX_EVENT_LOOP_DELAY_MS: '0', ...env } })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as { port: number }
-  const base = `http://127.0.0.1:${port}`
-  return { app, port, base }
-}
 
 /** An upload that declares a body and sends only its first bytes: it holds its room until it is closed. */
 interface Upload { socket: Socket, answer: () => string }
@@ -47,22 +38,17 @@ async function full (t: Test, base: string) {
   t.equal((await fetch(`${base}/cache/absent`)).status, 404, 'reads are not counted')
 }
 
-/** The value of a metric without labels, as the next scrape would read it. */
-async function metric (app: FastifyInstance, name: string): Promise<number | undefined> {
-  return (await app.metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value
-}
-
 t.test('a body that does not fit is refused unread with 503, and its room comes back', async (t) => {
-  const { app, port, base } = await listening(t, bound(64 * KIB, 32 * KIB))
+  const { app, port, base } = await listeningTestApp(t, bound(64 * KIB, 32 * KIB))
   const first = await startUpload(t, port, 'first', declared(32 * KIB))
   const second = await startUpload(t, port, 'second', declared(32 * KIB))
   await full(t, base)
-  t.equal(await metric(app, 'http_request_body_bytes_in_flight'), 64 * KIB, 'the bytes held are a metric')
+  t.equal(await metricValue(app, 'http_request_body_bytes_in_flight'), 64 * KIB, 'the bytes held are a metric')
 
-  const refusals = await metric(app, 'http_request_bodies_refused_total')
+  const refusals = await metricValue(app, 'http_request_bodies_refused_total')
   const refused = await put(base, 'third', 1)
   t.equal(refused.status, 503)
-  t.equal(await metric(app, 'http_request_bodies_refused_total'), refusals! + 1, 'and so is each refusal')
+  t.equal(await metricValue(app, 'http_request_bodies_refused_total'), refusals! + 1, 'and so is each refusal')
   t.match(refused.headers.get('content-type'), /^application\/problem\+json/)
   t.equal(refused.headers.get('retry-after'), '1')
   t.match(await refused.json(), { type: 'urn:cache-service:problem:overloaded' })
@@ -76,11 +62,11 @@ t.test('a body that does not fit is refused unread with 503, and its room comes 
   await until(() => /^HTTP\/1\.1 201 /.test(second.answer()), 'the held upload answered')
   const both = await Promise.all([put(base, 'fourth', 32 * KIB), put(base, 'fifth', 32 * KIB)])
   t.same(both.map((response) => response.status), [201, 201], 'room after an answer was sent')
-  await until(async () => await metric(app, 'http_request_body_bytes_in_flight') === 0, 'every byte given back')
+  await until(async () => await metricValue(app, 'http_request_body_bytes_in_flight') === 0, 'every byte given back')
 })
 
 t.test('a chunked body holds its route\'s limit', async (t) => {
-  const { port, base } = await listening(t, bound(64 * KIB, 32 * KIB))
+  const { port, base } = await listeningTestApp(t, bound(64 * KIB, 32 * KIB))
   await startUpload(t, port, 'first', 'Transfer-Encoding: chunked\r\n', '1\r\nx\r\n')
   await startUpload(t, port, 'second', 'Transfer-Encoding: chunked\r\n', '1\r\nx\r\n')
   await full(t, base)
@@ -88,7 +74,7 @@ t.test('a chunked body holds its route\'s limit', async (t) => {
 })
 
 t.test('a body over its route\'s limit is 413, not counted; one over the whole bound passes alone', async (t) => {
-  const { port, base } = await listening(t, bound(16 * KIB, 32 * KIB))
+  const { port, base } = await listeningTestApp(t, bound(16 * KIB, 32 * KIB))
   t.equal((await put(base, 'alone', 32 * KIB)).status, 201, 'a body larger than the bound, while none is held')
   const held = await startUpload(t, port, 'held', declared(16 * KIB))
   await full(t, base)
@@ -98,7 +84,7 @@ t.test('a body over its route\'s limit is 413, not counted; one over the whole b
 })
 
 t.test('a thousand abandoned uploads of 1 MiB hold no more than the default bound', async (t) => {
-  const { port, base } = await listening(t, {})
+  const { port, base } = await listeningTestApp(t)
   const uploads = await Promise.all(Array.from({ length: 1000 }, (_, i) => startUpload(t, port, `abandoned-${i}`,
     declared(1024 * KIB))))
   // 32 MiB: 32 of them are held; every other is answered 503 without its body.

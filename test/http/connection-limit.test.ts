@@ -2,17 +2,9 @@
 // is accepted, before a byte of it is read, so that its client fails at once; the connections already open go on
 // being served, and the open and refused ones are metrics.
 import { connect, type Socket } from 'node:net'
-import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { buildTestApp } from '../helpers/app.js'
+import { listeningTestApp, metricValue } from '../helpers/app.js'
 import { until } from '../helpers/until.js'
-
-async function listening (t: Test, env: Record<string, string>) {
-  const app = await buildTestApp(t, { env: { MAX_EVENT_LOOP_DELAY_MS: '0', ...env } })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as { port: number }
-  return { app, port }
-}
 
 /** A connection that says `sent` and waits; `closed` tells whether it was closed, `error` with what error. */
 interface Connection { socket: Socket, closed: () => boolean, error: () => string | undefined, received: () => string }
@@ -44,10 +36,6 @@ async function answerOnNewConnection (t: Test, port: number): Promise<string> {
   return connection.received()
 }
 
-async function metric (app: FastifyInstance, name: string): Promise<number | undefined> {
-  return (await app.metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value
-}
-
 async function abandon (t: Test, port: number, count: number, padBytes: number) {
   const connections: Connection[] = []
   // In batches, so that the listen backlog takes them all.
@@ -59,15 +47,15 @@ async function abandon (t: Test, port: number, count: number, padBytes: number) 
 }
 
 t.test('past MAX_CONNECTIONS a new connection is reset unread, and those open go on being served', async (t) => {
-  const { app, port } = await listening(t, { MAX_CONNECTIONS: '100' })
+  const { app, port } = await listeningTestApp(t, { MAX_CONNECTIONS: '100' })
   const pooled = await open(t, port, request)
   await until(() => /^HTTP\/1\.1 404 /.test(pooled.received()), 'the pooled connection answered')
 
   const abandoned = await abandon(t, port, 500, 15_000)
   await until(() => abandoned.filter((connection) => connection.closed()).length === 401, 'the excess closed')
   t.ok(abandoned.every((connection) => connection.received() === ''), 'reset without an answer: nothing was read')
-  t.equal(await metric(app, 'http_connections_open'), 100, 'the open connections are a metric')
-  t.equal(await metric(app, 'http_connections_refused_total'), 401, 'and so are the refused ones')
+  t.equal(await metricValue(app, 'http_connections_open'), 100, 'the open connections are a metric')
+  t.equal(await metricValue(app, 'http_connections_refused_total'), 401, 'and so are the refused ones')
   const refused = await open(t, port, request)
   await until(refused.closed, 'a new connection reset while the bound is held')
   t.equal(refused.error(), 'ECONNRESET', 'reset, not closed')
@@ -86,10 +74,10 @@ t.test('past MAX_CONNECTIONS a new connection is reset unread, and those open go
 })
 
 t.test('five thousand abandoned connections: the default bound holds 4096 of them', async (t) => {
-  const { app, port } = await listening(t, {})
+  const { app, port } = await listeningTestApp(t)
   const abandoned = await abandon(t, port, 5000, 1000)
   await until(() => abandoned.filter((connection) => connection.closed()).length === 5000 - 4096,
     () => `the excess closed (${abandoned.filter((connection) => connection.closed()).length} closed)`)
-  t.equal(await metric(app, 'http_connections_open'), 4096)
-  t.equal(await metric(app, 'http_connections_refused_total'), 5000 - 4096)
+  t.equal(await metricValue(app, 'http_connections_open'), 4096)
+  t.equal(await metricValue(app, 'http_connections_refused_total'), 5000 - 4096)
 })
